@@ -1,0 +1,5 @@
+//go:build !release
+
+package buildinfo
+
+const release = false

@@ -1,0 +1,82 @@
+// Package events defines Hearth's security events: typed records of what happened to the
+// device's security (logins, lockouts, setting changes, integrity findings), published
+// through a small interface and kept in a bounded local log the owner can read.
+//
+// Events are data, not log lines: a consumer (the UI, an alert rule, the vendor's fleet
+// checks) branches on Kind, never on message text.
+//
+// TS-0045 3.17: a security event includes logins and configuration changes.
+package events
+
+import (
+	"context"
+	"time"
+)
+
+// Kind names a type of event. Values are stable: they appear in the API and in alerts.
+type Kind string
+
+// Event kinds.
+const (
+	LoginSucceeded   Kind = "login.succeeded"
+	LoginFailed      Kind = "login.failed"
+	AccountLocked    Kind = "account.locked"
+	AccountUnlocked  Kind = "account.unlocked"
+	PasswordChanged  Kind = "password.changed"
+	PasswordReset    Kind = "password.reset"
+	UserAdded        Kind = "user.added"
+	UserRemoved      Kind = "user.removed"
+	SessionsRevoked  Kind = "sessions.revoked"
+	TokenCreated     Kind = "token.created"
+	TokenRevoked     Kind = "token.revoked"
+	Logout           Kind = "logout"
+	GatewayStarted   Kind = "gateway.started"
+	IdentityMismatch Kind = "identity.mismatch"
+)
+
+// Severity grades an event for display and alerting.
+type Severity string
+
+const (
+	Info     Severity = "info"
+	Warning  Severity = "warning"
+	Critical Severity = "critical"
+)
+
+// Event is one security event. Detail never holds a secret.
+type Event struct {
+	ID       int64     `json:"id"`
+	Time     time.Time `json:"time"`
+	Kind     Kind      `json:"kind"`
+	Severity Severity  `json:"severity"`
+	User     string    `json:"user,omitempty"`
+	Remote   string    `json:"remote,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+// Publisher receives events. Publish must not block for long and never fails the
+// operation that raised the event; implementations log their own errors.
+type Publisher interface {
+	Publish(ctx context.Context, e Event)
+}
+
+// Query selects events from a log, newest first.
+type Query struct {
+	// Limit caps the number of events; 0 means 100.
+	Limit int
+	// Kinds, when non-empty, keeps only these kinds.
+	Kinds []Kind
+}
+
+// Log is a Publisher whose events can be read back.
+type Log interface {
+	Publisher
+	Events(ctx context.Context, q Query) ([]Event, error)
+}
+
+// Discard is a Publisher that drops every event.
+var Discard Publisher = discard{}
+
+type discard struct{}
+
+func (discard) Publish(context.Context, Event) {}

@@ -1,0 +1,243 @@
+// Package keystore keeps the device's sensitive security parameters sealed at rest.
+//
+// Layout of a keystore directory:
+//
+//	host.key         32 random bytes unique to this device, mode 0600 (the wrapping key)
+//	datakey.sealed   the data key, sealed under the wrapping key
+//	<name>.sealed    one record per secret, sealed under the data key
+//
+// Every seal is AES-256-GCM with a fresh random nonce from the FIPS 140-3 DRBG. A record
+// carries a version byte and the id of the key that sealed it, and binds its own name as
+// associated data, so a record renamed, swapped for another record, copied from another
+// device or altered by a single bit is refused with an error, never used.
+//
+// Private keys are generated inside the keystore and never leave it: callers receive a
+// crypto.Signer. Destroying the data key (Erase) makes every record unreadable at once.
+//
+// Threat model: an attacker who reads or alters the device's persistent storage through
+// an unprivileged path (backup, export, path traversal, a copied flash image) without
+// the host key. The host key file is readable only by hearthd's user; a TPM-held
+// wrapping key replaces it where a TPM exists.
+//
+// A *Store is safe for concurrent use.
+//
+// TS-0045 5.4.1.1: sensitive security parameters in persistent storage are encrypted.
+package keystore
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+
+	"hearth/internal/atomicfile"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound   = errors.New("keystore: no such record")
+	ErrTampered   = errors.New("keystore: record failed authentication (altered, swapped or from another device)")
+	ErrWrongKey   = errors.New("keystore: record was sealed under another key")
+	ErrBadName    = errors.New("keystore: invalid record name")
+	ErrExists     = errors.New("keystore: already initialised")
+	ErrNotCreated = errors.New("keystore: not initialised")
+	ErrErased     = errors.New("keystore: data key destroyed")
+)
+
+const (
+	hostKeyFile = "host.key"
+	dataKeyFile = "datakey.sealed"
+	suffix      = ".sealed"
+	keySize     = 32
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Store is an opened keystore.
+type Store struct {
+	dir  string
+	mu   sync.Mutex
+	data *sealer // nil after Erase
+}
+
+// Create initialises a new keystore in dir (created with mode 0700) with a fresh host key
+// and data key drawn from rnd (nil means crypto/rand). It fails if dir already holds one.
+func Create(dir string, rnd io.Reader) (*Store, error) {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create keystore: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, hostKeyFile)); err == nil {
+		return nil, ErrExists
+	}
+	host := make([]byte, keySize)
+	data := make([]byte, keySize)
+	if _, err := io.ReadFull(rnd, host); err != nil {
+		return nil, fmt.Errorf("create keystore: host key: %w", err)
+	}
+	if _, err := io.ReadFull(rnd, data); err != nil {
+		return nil, fmt.Errorf("create keystore: data key: %w", err)
+	}
+	wrap, err := newSealer(host)
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := wrap.seal(dataKeyFile, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, hostKeyFile), host, 0o600); err != nil {
+		return nil, fmt.Errorf("create keystore: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, dataKeyFile), wrapped, 0o600); err != nil {
+		return nil, fmt.Errorf("create keystore: %w", err)
+	}
+	ds, err := newSealer(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{dir: dir, data: ds}, nil
+}
+
+// Open unlocks the keystore in dir.
+func Open(dir string) (*Store, error) {
+	host, err := os.ReadFile(filepath.Join(dir, hostKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotCreated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	if len(host) != keySize {
+		return nil, fmt.Errorf("open keystore: host key has %d bytes, want %d", len(host), keySize)
+	}
+	wrap, err := newSealer(host)
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := os.ReadFile(filepath.Join(dir, dataKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrErased
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	data, err := wrap.open(dataKeyFile, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: data key: %w", err)
+	}
+	ds, err := newSealer(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{dir: dir, data: ds}, nil
+}
+
+// Put seals secret under name, replacing any earlier record atomically.
+func (s *Store) Put(name string, secret []byte) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		return ErrErased
+	}
+	rec, err := s.data.seal(name, secret)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(s.dir, name+suffix), rec, 0o600)
+}
+
+// Get opens the record called name.
+func (s *Store) Get(name string) ([]byte, error) {
+	if !nameRE.MatchString(name) {
+		return nil, fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		return nil, ErrErased
+	}
+	rec, err := os.ReadFile(filepath.Join(s.dir, name+suffix))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keystore get %s: %w", name, err)
+	}
+	plain, err := s.data.open(name, rec)
+	if err != nil {
+		return nil, fmt.Errorf("keystore get %s: %w", name, err)
+	}
+	return plain, nil
+}
+
+// Erase destroys the data key (crypto-erase): every record becomes unreadable at once,
+// on this Store and on any later Open. The host key is destroyed too.
+func (s *Store) Erase() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = nil
+	for _, f := range []string{dataKeyFile, hostKeyFile} {
+		if err := overwriteAndRemove(filepath.Join(s.dir, f)); err != nil {
+			return fmt.Errorf("erase keystore: %w", err)
+		}
+	}
+	return atomicfile.SyncDir(s.dir)
+}
+
+// overwriteAndRemove replaces a key file's bytes with zeros before unlinking it, so the
+// key does not linger in the file's old blocks on simple storage.
+func overwriteAndRemove(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(make([]byte, st.Size()))
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return err
+	}
+	return os.Remove(path)
+}
+
+// keyID names a key without revealing it: the first 8 bytes of a domain-separated hash.
+func keyID(key []byte) [8]byte {
+	h := sha256.Sum256(append([]byte("hearth-keystore-key-id\x00"), key...))
+	var id [8]byte
+	copy(id[:], h[:8])
+	return id
+}
+
+// newAEAD returns AES-256-GCM with nonces drawn inside the FIPS module (approved mode).
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: %w", err)
+	}
+	return aead, nil
+}

@@ -1,0 +1,146 @@
+// Package sqlite is Hearth's embedded database: one SQLite file in the gateway's data
+// directory, through the pure-Go modernc.org/sqlite driver.
+//
+// Durability: WAL journal with synchronous=FULL, so every committed transaction (a lock
+// after the fifth failed login, a password change) is on disk before the call returns
+// and survives power loss; WAL keeps readers from blocking the writer. One connection
+// serialises access, which is ample for a home gateway and removes SQLITE_BUSY.
+//
+// TS-0045 5.6.1.1: state survives power loss.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is an open database. It is safe for concurrent use.
+type DB struct {
+	db *sql.DB
+	// maxEvents bounds the security event log.
+	maxEvents int
+}
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(5000)", "secure_delete(1)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	d := &DB{db: db, maxEvents: 10_000}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+var migrations = []string{
+	`CREATE TABLE users (
+		username TEXT PRIMARY KEY,
+		role TEXT NOT NULL CHECK (role IN ('owner','member')),
+		password_hash TEXT NOT NULL,
+		must_change INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		password_changed_at INTEGER NOT NULL
+	);
+	CREATE TABLE lock_states (
+		username TEXT PRIMARY KEY,
+		failures INTEGER NOT NULL,
+		last_failure INTEGER NOT NULL,
+		locked_until INTEGER NOT NULL
+	);
+	CREATE TABLE sessions (
+		id TEXT PRIMARY KEY,
+		public_id TEXT NOT NULL,
+		username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+		kind TEXT NOT NULL CHECK (kind IN ('cookie','token')),
+		name TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		auth_time INTEGER NOT NULL
+	);
+	CREATE INDEX sessions_user ON sessions(username, public_id);
+	CREATE TABLE trusted_clients (
+		id TEXT PRIMARY KEY,
+		username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE INDEX trusted_clients_user ON trusted_clients(username);
+	CREATE TABLE events (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		time INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		severity TEXT NOT NULL,
+		username TEXT NOT NULL,
+		remote TEXT NOT NULL,
+		detail TEXT NOT NULL
+	);`,
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	var v int
+	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("migrate: database schema %d is newer than this program (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := d.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Times are stored as Unix nanoseconds (UTC); zero time is 0.
+func ts(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromTS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func notFound(err, sentinel error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return sentinel
+	}
+	return err
+}
