@@ -1,0 +1,223 @@
+// Package vendorca is the vendor's device certificate authority: an offline root and an
+// issuing intermediate, both ECDSA P-256, that certify each device's identity key.
+//
+// This is vendor-side code, used by the offline hearth-cloud tools; it is never linked
+// into the device (a test on hearthd's dependencies enforces that).
+//
+// Layout of the vendor directory:
+//
+//	offline/root-ca.key   root key: needed only to create or renew the intermediate; keep
+//	                      this folder on offline media (TS-0045 5.4.2.8, docs/KEY-MANAGEMENT.md)
+//	pki/root-ca.crt       root certificate: the trust anchor given to devices and clients
+//	pki/issuing-ca.crt    intermediate certificate
+//	pki/issuing-ca.key    intermediate key
+//
+// Keys are PKCS#8 PEM files with mode 0600 in directories with mode 0700.
+package vendorca
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"hearth/internal/atomicfile"
+	"hearth/internal/identity"
+)
+
+// File names inside the vendor directory.
+const (
+	RootKeyFile   = "offline/root-ca.key"
+	RootCertFile  = "pki/root-ca.crt"
+	IssueCertFile = "pki/issuing-ca.crt"
+	IssueKeyFile  = "pki/issuing-ca.key"
+)
+
+// Validity periods.
+const (
+	RootValidity    = 25 * 365 * 24 * time.Hour
+	IssuingValidity = 10 * 365 * 24 * time.Hour
+)
+
+// ErrExists means the vendor directory already holds a CA.
+var ErrExists = errors.New("vendor CA already initialised")
+
+// CA is a loaded issuing CA.
+type CA struct {
+	Root    *x509.Certificate
+	Issuing *x509.Certificate
+	key     crypto.Signer
+}
+
+// Init creates the root and issuing CA in dir for vendor.
+func Init(dir, vendor string, now time.Time) error {
+	if _, err := os.Stat(filepath.Join(dir, RootCertFile)); err == nil {
+		return ErrExists
+	}
+	for _, d := range []string{"offline", "pki"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return fmt.Errorf("init vendor CA: %w", err)
+		}
+	}
+	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("init vendor CA: %w", err)
+	}
+	root, err := sign(&x509.Certificate{
+		Subject:   pkix.Name{Organization: []string{vendor}, CommonName: vendor + " Root CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(RootValidity),
+		IsCA: true, BasicConstraintsValid: true, MaxPathLen: 1,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}, nil, &rootKey.PublicKey, rootKey)
+	if err != nil {
+		return err
+	}
+	issKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("init vendor CA: %w", err)
+	}
+	iss, err := sign(&x509.Certificate{
+		Subject:   pkix.Name{Organization: []string{vendor}, CommonName: vendor + " Device Issuing CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(IssuingValidity),
+		IsCA: true, BasicConstraintsValid: true, MaxPathLen: 0, MaxPathLenZero: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}, root, &issKey.PublicKey, rootKey)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, RootKeyFile), rootKey); err != nil {
+		return err
+	}
+	if err := writeKey(filepath.Join(dir, IssueKeyFile), issKey); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, RootCertFile), identity.EncodeCertificates(root), 0o644); err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, IssueCertFile), identity.EncodeCertificates(iss), 0o644)
+}
+
+// Load opens the issuing CA in dir. The offline root key is not read.
+func Load(dir string) (*CA, error) {
+	root, err := readCert(filepath.Join(dir, RootCertFile))
+	if err != nil {
+		return nil, err
+	}
+	iss, err := readCert(filepath.Join(dir, IssueCertFile))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, IssueKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("load vendor CA: %w", err)
+	}
+	b, _ := pem.Decode(raw)
+	if b == nil || b.Type != "PRIVATE KEY" {
+		return nil, errors.New("load vendor CA: issuing key is not a PKCS#8 PEM key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("load vendor CA: %w", err)
+	}
+	key, ok := k.(*ecdsa.PrivateKey)
+	if !ok || !key.PublicKey.Equal(iss.PublicKey) {
+		return nil, errors.New("load vendor CA: issuing key does not match its certificate")
+	}
+	return &CA{Root: root, Issuing: iss, key: key}, nil
+}
+
+// DeviceRequest describes the certificate of one device.
+type DeviceRequest struct {
+	Info     identity.Info
+	Public   crypto.PublicKey
+	DNSNames []string
+	IPs      []string
+	NotAfter time.Time
+}
+
+// IssueDevice certifies a device's identity key, binding serial, model and name.
+//
+// TS-0045 5.4.1.4: each device has its own key and certificate for the vendor's services.
+func (ca *CA) IssueDevice(req DeviceRequest, now time.Time) (*x509.Certificate, error) {
+	if err := req.Info.Validate(); err != nil {
+		return nil, err
+	}
+	if _, ok := req.Public.(*ecdsa.PublicKey); !ok {
+		return nil, fmt.Errorf("issue device certificate: unsupported key type %T", req.Public)
+	}
+	tmpl := &x509.Certificate{
+		Subject: pkix.Name{
+			Organization: []string{req.Info.Vendor}, OrganizationalUnit: []string{req.Info.Model},
+			CommonName: req.Info.Name, SerialNumber: req.Info.Serial,
+		},
+		NotBefore: now.Add(-time.Hour), NotAfter: req.NotAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		DNSNames:    req.DNSNames,
+	}
+	for _, s := range req.IPs {
+		ip, err := parseIP(s)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+	}
+	if tmpl.NotAfter.After(ca.Issuing.NotAfter) {
+		tmpl.NotAfter = ca.Issuing.NotAfter
+	}
+	return sign(tmpl, ca.Issuing, req.Public, ca.key)
+}
+
+// sign fills in serial number and key ids and signs tmpl with key (self-signed when
+// parent is nil).
+func sign(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, fmt.Errorf("sign certificate: %w", err)
+	}
+	tmpl.SerialNumber = serial
+	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("sign certificate: %w", err)
+	}
+	skid := sha256.Sum256(pubDER)
+	tmpl.SubjectKeyId = skid[:20]
+	if parent == nil {
+		parent = tmpl
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
+	if err != nil {
+		return nil, fmt.Errorf("sign certificate: %w", err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("write key: %w", err)
+	}
+	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load vendor CA: %w", err)
+	}
+	certs, err := identity.ParseCertificates(raw)
+	if err != nil {
+		return nil, fmt.Errorf("load vendor CA: %s: %w", filepath.Base(path), err)
+	}
+	return certs[0], nil
+}

@@ -1,0 +1,265 @@
+// Package provision makes a device's factory data: a fresh identity key sealed in the
+// device's keystore, a certificate from the vendor CA binding serial, model and name, and
+// a unique default password whose hash goes into the device and whose plaintext goes only
+// to the label printer.
+//
+// This is vendor-side code (hearth-cloud provision); it is never linked into hearthd.
+//
+// TS-0045 5.1.1.1, 5.1.1.2, 5.4.1.4, 5.3.1.16.
+package provision
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"hearth/internal/atomicfile"
+	"hearth/internal/auth"
+	"hearth/internal/identity"
+	"hearth/internal/identity/vendorca"
+	"hearth/internal/keystore"
+)
+
+// Vendor is the vendor directory's own description, written by InitVendor.
+type Vendor struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+const vendorFile = "vendor.json"
+
+// InitVendor creates a vendor directory: description and CA.
+func InitVendor(dir, name string, now time.Time) error {
+	if name == "" || len(name) > 64 || strings.TrimSpace(name) != name {
+		return errors.New("init vendor: vendor name must be 1-64 characters without surrounding spaces")
+	}
+	if err := vendorca.Init(dir, name, now); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(Vendor{Name: name, Created: now.UTC()}, "", "  ")
+	if err := os.MkdirAll(filepath.Join(dir, "devices"), 0o700); err != nil {
+		return fmt.Errorf("init vendor: %w", err)
+	}
+	return atomicfile.Write(filepath.Join(dir, vendorFile), append(b, '\n'), 0o644)
+}
+
+// LoadVendor reads a vendor directory's description.
+func LoadVendor(dir string) (Vendor, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, vendorFile))
+	if err != nil {
+		return Vendor{}, fmt.Errorf("load vendor: %w", err)
+	}
+	var v Vendor
+	if err := json.Unmarshal(raw, &v); err != nil || v.Name == "" {
+		return Vendor{}, fmt.Errorf("load vendor: %s is malformed", vendorFile)
+	}
+	return v, nil
+}
+
+// Request describes one device to provision.
+type Request struct {
+	VendorDir string
+	OutDir    string // must not exist, or be empty
+	Model     string
+	Name      string
+	// Serial is the unit's serial; empty means a fresh random one.
+	Serial string
+	// SupportEnd is the end of the security support period; zero means five years.
+	SupportEnd time.Time
+	// Username is the owner account's name; empty means "owner".
+	Username string
+	// DNSNames and IPs the device's HTTPS certificate is valid for; both empty means
+	// localhost, 127.0.0.1 and ::1.
+	DNSNames, IPs []string
+	Now           time.Time   // zero: time.Now()
+	Rand          io.Reader   // nil: crypto/rand
+	Hasher        auth.Hasher // zero: policy cost
+}
+
+// Label is what the label printer receives: everything printed on the device.
+type Label struct {
+	Vendor          string `json:"vendor"`
+	Model           string `json:"model"`
+	Name            string `json:"name"`
+	Serial          string `json:"serial"`
+	Username        string `json:"username"`
+	DefaultPassword string `json:"default_password"`
+	SupportEnd      string `json:"support_end"`
+}
+
+// String keeps the password out of logs.
+func (l Label) String() string { return fmt.Sprintf("Label(%s %s %s, password REDACTED)", l.Model, l.Name, l.Serial) }
+
+// Device provisions one device and returns its label.
+func Device(req Request) (lbl Label, err error) {
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	if req.Rand == nil {
+		req.Rand = rand.Reader
+	}
+	vendor, err := LoadVendor(req.VendorDir)
+	if err != nil {
+		return Label{}, err
+	}
+	ca, err := vendorca.Load(req.VendorDir)
+	if err != nil {
+		return Label{}, err
+	}
+	info, err := req.info(vendor.Name)
+	if err != nil {
+		return Label{}, err
+	}
+	if err := prepareOut(req.OutDir); err != nil {
+		return Label{}, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(req.OutDir)
+		}
+	}()
+	password, err := writeDevice(req, ca, info)
+	if err != nil {
+		return Label{}, err
+	}
+	return Label{Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
+		Username: info.Username, DefaultPassword: password, SupportEnd: info.SupportEnd}, nil
+}
+
+func (req Request) info(vendor string) (identity.Info, error) {
+	serial := req.Serial
+	if serial == "" {
+		s, err := auth.GeneratePassword(req.Rand)
+		if err != nil {
+			return identity.Info{}, err
+		}
+		serial = "HRT-" + s[:14] // three groups of four random symbols
+	}
+	end := req.SupportEnd
+	if end.IsZero() {
+		end = req.Now.AddDate(5, 0, 0)
+	}
+	user := req.Username
+	if user == "" {
+		user = "owner"
+	}
+	info := identity.Info{Vendor: vendor, Model: req.Model, Name: req.Name, Serial: serial,
+		SupportEnd: end.UTC().Format(time.DateOnly), Username: user, ManufacturedAt: req.Now.UTC().Truncate(time.Second)}
+	return info, info.Validate()
+}
+
+func prepareOut(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.MkdirAll(dir, 0o700)
+	case err != nil:
+		return fmt.Errorf("provision: %w", err)
+	case len(entries) > 0:
+		return fmt.Errorf("provision: %s is not empty; refusing to overwrite a device", dir)
+	}
+	return os.Chmod(dir, 0o700)
+}
+
+// writeDevice creates keystore, key, certificate and factory files, registers the unit
+// with the vendor, and returns the default password.
+func writeDevice(req Request, ca *vendorca.CA, info identity.Info) (string, error) {
+	ks, err := keystore.Create(filepath.Join(req.OutDir, identity.KeystoreDir), req.Rand)
+	if err != nil {
+		return "", err
+	}
+	signer, err := ks.GenerateSigner(identity.KeyRecord)
+	if err != nil {
+		return "", err
+	}
+	dns, ips := req.DNSNames, req.IPs
+	if len(dns) == 0 && len(ips) == 0 {
+		dns, ips = []string{"localhost"}, []string{"127.0.0.1", "::1"}
+	}
+	end := info.SupportEndDate().AddDate(1, 0, 0)
+	cert, err := ca.IssueDevice(vendorca.DeviceRequest{Info: info, Public: signer.Public(), DNSNames: dns, IPs: ips, NotAfter: end}, req.Now)
+	if err != nil {
+		return "", err
+	}
+	password, err := auth.GeneratePassword(req.Rand)
+	if err != nil {
+		return "", err
+	}
+	hash, err := req.Hasher.Hash(password)
+	if err != nil {
+		return "", err
+	}
+	if err := ks.Put(identity.DefaultHashRecord, []byte(hash)); err != nil {
+		return "", err
+	}
+	if err := writeFactory(req.OutDir, info, ca, cert); err != nil {
+		return "", err
+	}
+	return password, register(req.VendorDir, info, cert.Raw, req.Now)
+}
+
+func writeFactory(out string, info identity.Info, ca *vendorca.CA, leaf *x509.Certificate) error {
+	fdir := filepath.Join(out, identity.FactoryDir)
+	if err := os.MkdirAll(fdir, 0o700); err != nil {
+		return fmt.Errorf("provision: %w", err)
+	}
+	b, _ := json.MarshalIndent(info, "", "  ")
+	files := map[string][]byte{
+		identity.InfoFile: append(b, '\n'),
+		identity.CertFile: identity.EncodeCertificates(leaf, ca.Issuing),
+		identity.RootFile: identity.EncodeCertificates(ca.Root),
+	}
+	for name, data := range files {
+		if err := atomicfile.Write(filepath.Join(fdir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Registration is the vendor's record of a provisioned unit.
+type Registration struct {
+	Serial        string    `json:"serial"`
+	Model         string    `json:"model"`
+	CertSHA256    string    `json:"cert_sha256"`
+	ProvisionedAt time.Time `json:"provisioned_at"`
+}
+
+// register records the unit; a serial provisioned before is refused, so no two units
+// share an identity.
+func register(vendorDir string, info identity.Info, certDER []byte, now time.Time) error {
+	sum := sha256.Sum256(certDER)
+	b, _ := json.MarshalIndent(Registration{Serial: info.Serial, Model: info.Model, CertSHA256: hex.EncodeToString(sum[:]), ProvisionedAt: now.UTC()}, "", "  ")
+	dir := filepath.Join(vendorDir, "devices")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("register device: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, info.Serial+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("register device: serial %s was already provisioned", info.Serial)
+	}
+	if err != nil {
+		return fmt.Errorf("register device: %w", err)
+	}
+	_, werr := f.Write(append(b, '\n'))
+	serr := f.Sync()
+	if err := errors.Join(werr, serr, f.Close()); err != nil {
+		return fmt.Errorf("register device: %w", err)
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+// WriteLabel writes the label file with mode 0600: it holds the default password.
+func WriteLabel(path string, l Label) error {
+	b, _ := json.MarshalIndent(l, "", "  ")
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
+}
