@@ -231,3 +231,10 @@ func (s *Service) requireRecentAuth(p Principal) error {
 	}
 	return nil
 }
+
+// ReauthUntil reports until when the principal may change security settings without
+// confirming their password again.
+func (s *Service) ReauthUntil(p Principal) (time.Time, bool) {
+	until := p.Session.AuthTime.Add(s.cfg.ReauthWindow)
+	return until, p.Session.Kind == KindCookie && s.cfg.Now().Before(until)
+}

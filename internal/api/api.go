@@ -1,0 +1,89 @@
+// Package api is hearthd's HTTP surface: the REST API of openapi.yaml (and, later, the web
+// UI) behind one middleware chain that every request passes:
+//
+//	security headers -> panic guard -> cross-origin (CSRF) check -> routing:
+//	  /api/v1/*: authenticate (except POST /session) -> default-password gate ->
+//	             role check -> validation against the OpenAPI document -> handler
+//
+// Unauthenticated callers reach only the login operation; any other path, existing or
+// not, answers 401 so nothing is learned about the device before login. Only this
+// package maps errors to HTTP status codes; clients get a stable error code and a short
+// message, internals go to the log.
+//
+// TS-0045 5.5.2.1 (every input validated), 5.2.2.2 (nothing disclosed before login),
+// 5.4.2.4, 5.4.2.5 (authentication before access and before changing settings).
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"hearth/internal/auth"
+	"hearth/internal/events"
+)
+
+// Device is what GET /device reports.
+type Device struct {
+	Vendor          string `json:"vendor"`
+	Model           string `json:"model"`
+	Name            string `json:"name"`
+	Serial          string `json:"serial"`
+	FirmwareVersion string `json:"firmware_version"`
+	SupportEnd      string `json:"support_end"`
+	FIPSMode        bool   `json:"fips_mode"`
+	CryptoModule    string `json:"crypto_module"`
+}
+
+// Config wires the API to the domain services.
+type Config struct {
+	Auth   *auth.Service
+	Events events.Log
+	Device Device
+	Log    *slog.Logger     // nil: discard
+	Now    func() time.Time // nil: time.Now
+	// MaxBody bounds request bodies; 0 means 16 KiB.
+	MaxBody int64
+}
+
+// Server serves the API.
+type Server struct {
+	cfg  Config
+	spec *spec
+}
+
+// New returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Auth == nil || cfg.Events == nil {
+		return nil, errors.New("api: auth service and event log are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 16 << 10
+	}
+	sp, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, spec: sp}, nil
+}
+
+// Handler returns the complete HTTP handler.
+func (s *Server) Handler() http.Handler {
+	root := http.NewServeMux()
+	root.Handle("/api/v1/", s.apiHandler())
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, errNotFound)
+	})
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, &apiError{status: http.StatusForbidden, code: "forbidden", msg: "cross-origin request refused"})
+	}))
+	return s.secureHeaders(s.recoverPanics(csrf.Handler(root)))
+}
