@@ -97,7 +97,9 @@ type Label struct {
 }
 
 // String keeps the password out of logs.
-func (l Label) String() string { return fmt.Sprintf("Label(%s %s %s, password REDACTED)", l.Model, l.Name, l.Serial) }
+func (l Label) String() string {
+	return fmt.Sprintf("Label(%s %s %s, password REDACTED)", l.Model, l.Name, l.Serial)
+}
 
 // Device provisions one device and returns its label.
 func Device(req Request) (lbl Label, err error) {
