@@ -50,6 +50,8 @@ var (
 	ErrExists     = errors.New("keystore: already initialised")
 	ErrNotCreated = errors.New("keystore: not initialised")
 	ErrErased     = errors.New("keystore: data key destroyed")
+	// ErrExposed means the host key file can be read by other users of the system.
+	ErrExposed = errors.New("keystore: host key is readable by other users (want mode 0600)")
 )
 
 const (
@@ -111,6 +113,10 @@ func Create(dir string, rnd io.Reader) (*Store, error) {
 
 // Open unlocks the keystore in dir.
 func Open(dir string) (*Store, error) {
+	st, err := os.Stat(filepath.Join(dir, hostKeyFile))
+	if err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, ErrExposed
+	}
 	host, err := os.ReadFile(filepath.Join(dir, hostKeyFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotCreated

@@ -193,3 +193,11 @@ func FuzzOpenRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestExposedHostKeyRefused(t *testing.T) {
+	_, dir := newStore(t)
+	os.Chmod(filepath.Join(dir, "host.key"), 0o644)
+	if _, err := Open(dir); !errors.Is(err, ErrExposed) {
+		t.Fatalf("world-readable host key: %v, want ErrExposed", err)
+	}
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hearth/internal/provision"
+)
+
+func newInit() *cobra.Command {
+	var dir, vendor string
+	cmd := &cobra.Command{
+		Use:   "init --dir V",
+		Short: "Create the vendor directory: offline root CA and issuing CA (ECDSA P-256)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return errors.New("--dir is required")
+			}
+			if err := provision.InitVendor(dir, vendor, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "vendor %q initialised in %s\nmove %s/offline to offline storage: it holds the root CA key\n", vendor, dir, dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "vendor directory to create (required)")
+	cmd.Flags().StringVar(&vendor, "vendor", "Hearth Labs", "vendor name")
+	return cmd
+}

@@ -1,0 +1,21 @@
+// Command hearth-cloud holds the vendor's tools and services:
+//
+//	hearth-cloud init --dir V                       create vendor state (device CA)
+//	hearth-cloud provision --dir V --out D --label L.json
+//	                                                make one device's factory data and label
+//
+// init and provision are offline tools: they read the vendor's signing keys and are run
+// on the vendor's secured provisioning host, never on a device.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "hearth-cloud:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,86 @@
+// Command hearthd is the Hearth gateway daemon: the product. It serves the web UI and
+// REST API over HTTPS only, from the factory data written by `hearth-cloud provision`.
+//
+//	hearthd --data DIR [--https-addr HOST:PORT] [--ready-file FILE]
+//
+// Release builds (docs/BUILD.md) use the certified FIPS 140-3 module and refuse every
+// --insecure-... flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"hearth/internal/auth"
+	"hearth/internal/buildinfo"
+	"hearth/internal/gateway"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hearthd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run parses flags and runs the gateway until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, showVersion, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if showVersion {
+		fips, module := buildinfo.FIPS()
+		fmt.Fprintf(stdout, "hearthd %s (release %v, fips140 %v, module %s)\n", buildinfo.Version(), buildinfo.Release(), fips, module)
+		return nil
+	}
+	m, err := gateway.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Run(ctx)
+}
+
+func parseFlags(args []string, stderr io.Writer) (gateway.Config, bool, error) {
+	fs := flag.NewFlagSet("hearthd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg gateway.Config
+	lock := auth.DefaultLockout
+	fs.StringVar(&cfg.DataDir, "data", "", "device data directory written by provisioning (required)")
+	fs.StringVar(&cfg.HTTPSAddr, "https-addr", gateway.DefaultHTTPSAddr, "HTTPS listen address")
+	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "write the listen address here as JSON once serving")
+	fs.IntVar(&lock.MaxFailures, "lock-max-failures", lock.MaxFailures, "failed logins that lock an account (1-5)")
+	fs.DurationVar(&lock.LockPeriod, "lock-period", lock.LockPeriod, "how long a locked account stays locked")
+	fs.DurationVar(&lock.ResetWindow, "lock-reset-window", lock.ResetWindow, "quiet time after which the failure counter resets")
+	fs.BoolVar(&cfg.InsecureAllowShortLockout, "insecure-allow-short-lockout", false, "allow lock periods under one minute (tests only; refused in release builds)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return cfg, false, fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Lockout = lock
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if !*version && cfg.DataDir == "" {
+		return cfg, false, errors.New("--data is required")
+	}
+	return cfg, *version, nil
+}

@@ -1,0 +1,232 @@
+// Package gateway wires hearthd together: keystore, device identity, database, account
+// service and HTTPS API, and runs them until told to stop. cmd/hearthd is a thin flag
+// parser around it; end-to-end tests and hearth-demo start the same code.
+//
+// The gateway listens on exactly one TCP port (HTTPS) and opens no other socket: no
+// plaintext listener, no debug endpoint, no discovery protocol.
+//
+// TS-0045 5.2.2.1, 5.2.2.5: only the services the product needs are enabled.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"hearth/internal/api"
+	"hearth/internal/atomicfile"
+	"hearth/internal/auth"
+	"hearth/internal/buildinfo"
+	"hearth/internal/events"
+	"hearth/internal/identity"
+	"hearth/internal/keystore"
+	"hearth/internal/store/sqlite"
+	"hearth/internal/tlspolicy"
+)
+
+// Config configures the gateway.
+type Config struct {
+	// DataDir holds the factory data written by provisioning and the gateway's state.
+	DataDir string
+	// HTTPSAddr is the listen address; ":0" picks a free port.
+	HTTPSAddr string
+	// ReadyFile, when set, receives {"https_addr": ...} once the gateway serves.
+	ReadyFile string
+	// Lockout is the brute-force policy; zero means auth.DefaultLockout.
+	Lockout auth.LockoutPolicy
+	// InsecureAllowShortLockout allows lock periods under a minute (tests only; refused
+	// in release builds).
+	InsecureAllowShortLockout bool
+	Log                       *slog.Logger
+}
+
+// DefaultHTTPSAddr is where hearthd listens unless told otherwise.
+const DefaultHTTPSAddr = ":8443"
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("gateway: data directory is required")
+	}
+	if c.InsecureAllowShortLockout {
+		if err := buildinfo.RefuseInsecure("--insecure-allow-short-lockout"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Main is a running gateway.
+type Main struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *sqlite.DB
+	evlog  *sqlite.EventLog
+	auth   *auth.Service
+	id     *identity.Identity
+	server *http.Server
+	ln     net.Listener
+}
+
+// New opens everything the gateway needs without listening yet. It refuses to start on a
+// tampered identity or, in release builds, outside FIPS mode.
+func New(ctx context.Context, cfg Config) (*Main, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.HTTPSAddr == "" {
+		cfg.HTTPSAddr = DefaultHTTPSAddr
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	fips, module := buildinfo.FIPS()
+	if buildinfo.Release() && !fips {
+		return nil, errors.New("gateway: release builds run only in FIPS 140-3 mode (GODEBUG=fips140=on)")
+	}
+	m := &Main{cfg: cfg, log: cfg.Log}
+	if err := m.open(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.log.Info("gateway initialised", "version", buildinfo.Version(), "fips140", fips, "crypto_module", module, "serial", m.id.Info.Serial)
+	return m, nil
+}
+
+func (m *Main) open(ctx context.Context) error {
+	ks, err := keystore.Open(filepath.Join(m.cfg.DataDir, identity.KeystoreDir))
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if m.id, err = identity.Load(m.cfg.DataDir, ks); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if m.db, err = sqlite.Open(ctx, filepath.Join(m.cfg.DataDir, "hearthd.db")); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	m.evlog = &sqlite.EventLog{DB: m.db, Log: m.log}
+	info := m.id.Info
+	m.auth, err = auth.New(auth.Config{
+		Lockout: m.cfg.Lockout, InsecureAllowShortLockout: m.cfg.InsecureAllowShortLockout,
+		DefaultPasswordHash: m.id.DefaultPasswordHash, DeviceWords: []string{info.Model, info.Name, info.Serial, info.Vendor},
+		Log: m.log,
+	}, m.db, m.evlog)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if err := m.auth.EnsureOwner(ctx, info.Username, m.id.DefaultPasswordHash); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return m.buildServer()
+}
+
+func (m *Main) buildServer() error {
+	fips, module := buildinfo.FIPS()
+	info := m.id.Info
+	a, err := api.New(api.Config{Auth: m.auth, Events: m.evlog, Log: m.log, Device: api.Device{
+		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
+		FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
+	}})
+	if err != nil {
+		return err
+	}
+	cert := m.id.TLSCertificate()
+	tlsCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })
+	if err != nil {
+		return err
+	}
+	m.server = &http.Server{
+		Handler:           a.Handler(),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		// Handshake failures from scanners are routine; keep them out of the error log.
+		ErrorLog: log.New(slogWriter{m.log}, "", 0),
+	}
+	return nil
+}
+
+// Run listens and serves until ctx is done, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", m.cfg.HTTPSAddr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen: %w", err)
+	}
+	m.ln = ln
+	m.evlog.Publish(ctx, events.Event{Time: time.Now().UTC(), Kind: events.GatewayStarted, Severity: events.Info, Detail: "firmware " + buildinfo.Version()})
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.ServeTLS(ln, "", "") }()
+	go m.janitor(ctx)
+	if err := m.writeReady(); err != nil {
+		m.server.Close()
+		return err
+	}
+	m.log.Info("gateway ready", "https_addr", m.Addr())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("gateway: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return m.server.Shutdown(shut)
+}
+
+// Addr is the address the gateway listens on, once Run has started.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+func (m *Main) writeReady() error {
+	if m.cfg.ReadyFile == "" {
+		return nil
+	}
+	b, _ := json.Marshal(map[string]any{"https_addr": m.Addr(), "pid": os.Getpid()})
+	return atomicfile.Write(m.cfg.ReadyFile, append(b, '\n'), 0o644)
+}
+
+// janitor prunes expired sessions and stale lock states.
+func (m *Main) janitor(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.auth.Prune(ctx); err != nil {
+				m.log.Warn("prune failed", "err", err)
+			}
+		}
+	}
+}
+
+// Close releases the database.
+func (m *Main) Close() error {
+	if m.db != nil {
+		return m.db.Close()
+	}
+	return nil
+}
+
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Debug("http server", "msg", string(p))
+	return len(p), nil
+}
