@@ -139,7 +139,7 @@ func (m *Main) buildServer() error {
 	if err != nil {
 		return err
 	}
-	cert := m.id.TLSCertificate()
+	cert := m.id.ServerCertificate()
 	tlsCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })
 	if err != nil {
 		return err

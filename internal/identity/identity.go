@@ -29,7 +29,9 @@ const (
 	FactoryDir = "factory"
 	InfoFile   = "identity.json"
 	CertFile   = "device.crt"
-	RootFile   = "vendor-root.crt"
+	// ServerCertFile is the HTTPS certificate chain: same key, no identifying subject.
+	ServerCertFile = "https.crt"
+	RootFile       = "vendor-root.crt"
 	// KeystoreDir is the sealed keystore; KeyRecord the device identity key in it and
 	// DefaultHashRecord the label password's hash.
 	KeystoreDir       = "keystore"

@@ -23,8 +23,10 @@ type Identity struct {
 	Info  Info
 	Leaf  *x509.Certificate
 	Chain []*x509.Certificate // leaf first, then intermediates
-	Roots *x509.CertPool
-	Root  *x509.Certificate
+	// ServerChain is the HTTPS certificate chain, leaf first.
+	ServerChain []*x509.Certificate
+	Roots       *x509.CertPool
+	Root        *x509.Certificate
 	// Signer is the identity key; it lives in the keystore.
 	Signer crypto.Signer
 	// DefaultPasswordHash is the label password's PBKDF2 hash, for first start and for
@@ -32,10 +34,16 @@ type Identity struct {
 	DefaultPasswordHash string
 }
 
-// TLSCertificate returns the certificate chain and key for a TLS server or client.
-func (id *Identity) TLSCertificate() *tls.Certificate {
-	c := &tls.Certificate{PrivateKey: id.Signer, Leaf: id.Leaf}
-	for _, x := range id.Chain {
+// ServerCertificate returns the HTTPS certificate chain and key.
+func (id *Identity) ServerCertificate() *tls.Certificate { return tlsCert(id.ServerChain, id.Signer) }
+
+// ClientCertificate returns the identity certificate chain and key, for mutual TLS with
+// the vendor's services.
+func (id *Identity) ClientCertificate() *tls.Certificate { return tlsCert(id.Chain, id.Signer) }
+
+func tlsCert(chain []*x509.Certificate, key crypto.Signer) *tls.Certificate {
+	c := &tls.Certificate{PrivateKey: key, Leaf: chain[0]}
+	for _, x := range chain {
 		c.Certificate = append(c.Certificate, x.Raw)
 	}
 	return c
@@ -59,6 +67,10 @@ func Load(dataDir string, ks *keystore.Store) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	server, err := readCerts(filepath.Join(fdir, ServerCertFile))
+	if err != nil {
+		return nil, err
+	}
 	roots, err := readCerts(filepath.Join(fdir, RootFile))
 	if err != nil {
 		return nil, err
@@ -71,7 +83,7 @@ func Load(dataDir string, ks *keystore.Store) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load identity: %w", err)
 	}
-	id := &Identity{Info: info, Leaf: chain[0], Chain: chain, Root: roots[0], Roots: x509.NewCertPool(), Signer: signer, DefaultPasswordHash: string(hash)}
+	id := &Identity{Info: info, Leaf: chain[0], Chain: chain, ServerChain: server, Root: roots[0], Roots: x509.NewCertPool(), Signer: signer, DefaultPasswordHash: string(hash)}
 	id.Roots.AddCert(roots[0])
 	if err := id.check(); err != nil {
 		return nil, err
@@ -82,21 +94,11 @@ func Load(dataDir string, ks *keystore.Store) (*Identity, error) {
 // check verifies that the chain leads to the vendor root and that certificate, key and
 // factory data describe the same device.
 func (id *Identity) check() error {
-	inter := x509.NewCertPool()
-	for _, c := range id.Chain[1:] {
-		inter.AddCert(c)
+	if err := id.verifyChain(id.Chain, x509.ExtKeyUsageClientAuth); err != nil {
+		return err
 	}
-	// Verify the signatures at a moment inside the leaf's validity, so a device whose
-	// clock is wrong still proves its identity; expiry is reported by Expired.
-	_, err := id.Leaf.Verify(x509.VerifyOptions{
-		Roots: id.Roots, Intermediates: inter, CurrentTime: id.Leaf.NotBefore.Add(time.Minute),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-	if err != nil {
-		return fmt.Errorf("%w: certificate does not chain to the vendor root: %v", ErrMismatch, err)
-	}
-	if !publicKeysEqual(id.Leaf.PublicKey, id.Signer.Public()) {
-		return fmt.Errorf("%w: certificate does not certify this device's key", ErrMismatch)
+	if err := id.verifyChain(id.ServerChain, x509.ExtKeyUsageServerAuth); err != nil {
+		return err
 	}
 	subj := id.Leaf.Subject
 	switch {
@@ -106,6 +108,28 @@ func (id *Identity) check() error {
 		return fmt.Errorf("%w: model differs from the certificate", ErrMismatch)
 	case subj.CommonName != id.Info.Name:
 		return fmt.Errorf("%w: name differs from the certificate", ErrMismatch)
+	}
+	return nil
+}
+
+// verifyChain checks that chain leads to the vendor root for usage and certifies this
+// device's key.
+func (id *Identity) verifyChain(chain []*x509.Certificate, usage x509.ExtKeyUsage) error {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	// Verify the signatures at a moment inside the leaf's validity, so a device whose
+	// clock is wrong still proves its identity; expiry is reported by Expired.
+	_, err := chain[0].Verify(x509.VerifyOptions{
+		Roots: id.Roots, Intermediates: inter, CurrentTime: chain[0].NotBefore.Add(time.Minute),
+		KeyUsages: []x509.ExtKeyUsage{usage},
+	})
+	if err != nil {
+		return fmt.Errorf("%w: certificate does not chain to the vendor root: %v", ErrMismatch, err)
+	}
+	if !publicKeysEqual(chain[0].PublicKey, id.Signer.Public()) {
+		return fmt.Errorf("%w: certificate does not certify this device's key", ErrMismatch)
 	}
 	return nil
 }

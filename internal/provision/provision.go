@@ -188,7 +188,12 @@ func writeDevice(req Request, ca *vendorca.CA, info identity.Info) (string, erro
 		dns, ips = []string{"localhost"}, []string{"127.0.0.1", "::1"}
 	}
 	end := info.SupportEndDate().AddDate(1, 0, 0)
-	cert, err := ca.IssueDevice(vendorca.DeviceRequest{Info: info, Public: signer.Public(), DNSNames: dns, IPs: ips, NotAfter: end}, req.Now)
+	dreq := vendorca.DeviceRequest{Info: info, Public: signer.Public(), DNSNames: dns, IPs: ips, NotAfter: end}
+	cert, err := ca.IssueDevice(dreq, req.Now)
+	if err != nil {
+		return "", err
+	}
+	server, err := ca.IssueServer(dreq, req.Now)
 	if err != nil {
 		return "", err
 	}
@@ -203,22 +208,23 @@ func writeDevice(req Request, ca *vendorca.CA, info identity.Info) (string, erro
 	if err := ks.Put(identity.DefaultHashRecord, []byte(hash)); err != nil {
 		return "", err
 	}
-	if err := writeFactory(req.OutDir, info, ca, cert); err != nil {
+	if err := writeFactory(req.OutDir, info, ca, cert, server); err != nil {
 		return "", err
 	}
 	return password, register(req.VendorDir, info, cert.Raw, req.Now)
 }
 
-func writeFactory(out string, info identity.Info, ca *vendorca.CA, leaf *x509.Certificate) error {
+func writeFactory(out string, info identity.Info, ca *vendorca.CA, leaf, server *x509.Certificate) error {
 	fdir := filepath.Join(out, identity.FactoryDir)
 	if err := os.MkdirAll(fdir, 0o700); err != nil {
 		return fmt.Errorf("provision: %w", err)
 	}
 	b, _ := json.MarshalIndent(info, "", "  ")
 	files := map[string][]byte{
-		identity.InfoFile: append(b, '\n'),
-		identity.CertFile: identity.EncodeCertificates(leaf, ca.Issuing),
-		identity.RootFile: identity.EncodeCertificates(ca.Root),
+		identity.InfoFile:       append(b, '\n'),
+		identity.CertFile:       identity.EncodeCertificates(leaf, ca.Issuing),
+		identity.ServerCertFile: identity.EncodeCertificates(server, ca.Issuing),
+		identity.RootFile:       identity.EncodeCertificates(ca.Root),
 	}
 	for name, data := range files {
 		if err := atomicfile.Write(filepath.Join(fdir, name), data, 0o644); err != nil {

@@ -211,3 +211,28 @@ func TestLabelFile(t *testing.T) {
 		t.Fatal("label's String shows the password")
 	}
 }
+
+// TS-0045 5.2.2.2: the HTTPS certificate names no model, name or serial.
+func TestServerCertificateDisclosesNoIdentity(t *testing.T) {
+	d, l := provision(t, vendor(t), "")
+	id, err := loadID(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := id.ServerChain[0]
+	all := string(leaf.RawSubject) + leaf.Subject.String()
+	for _, w := range []string{l.Serial, l.Model, l.Name} {
+		if strings.Contains(all, w) {
+			t.Fatalf("HTTPS certificate subject %q discloses %q", leaf.Subject, w)
+		}
+	}
+	if len(leaf.DNSNames) == 0 || len(leaf.IPAddresses) != 2 {
+		t.Fatalf("HTTPS certificate names %v %v", leaf.DNSNames, leaf.IPAddresses)
+	}
+	other, _ := provision(t, vendor(t), "")
+	foreign, _ := os.ReadFile(filepath.Join(other, identity.FactoryDir, identity.ServerCertFile))
+	os.WriteFile(filepath.Join(d, identity.FactoryDir, identity.ServerCertFile), foreign, 0o644)
+	if _, err := loadID(t, d); !errors.Is(err, identity.ErrMismatch) {
+		t.Fatalf("HTTPS certificate of another unit: %v", err)
+	}
+}

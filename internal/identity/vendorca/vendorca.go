@@ -136,7 +136,7 @@ func Load(dir string) (*CA, error) {
 	return &CA{Root: root, Issuing: iss, key: key}, nil
 }
 
-// DeviceRequest describes the certificate of one device.
+// DeviceRequest describes the certificates of one device.
 type DeviceRequest struct {
 	Info     identity.Info
 	Public   crypto.PublicKey
@@ -145,26 +145,34 @@ type DeviceRequest struct {
 	NotAfter time.Time
 }
 
-// IssueDevice certifies a device's identity key, binding serial, model and name.
+// IssueDevice certifies a device's identity key, binding serial, model and name. The
+// identity certificate authenticates the device to the vendor's services (TLS client).
 //
 // TS-0045 5.4.1.4: each device has its own key and certificate for the vendor's services.
 func (ca *CA) IssueDevice(req DeviceRequest, now time.Time) (*x509.Certificate, error) {
 	if err := req.Info.Validate(); err != nil {
 		return nil, err
 	}
-	if _, ok := req.Public.(*ecdsa.PublicKey); !ok {
-		return nil, fmt.Errorf("issue device certificate: unsupported key type %T", req.Public)
-	}
 	tmpl := &x509.Certificate{
 		Subject: pkix.Name{
 			Organization: []string{req.Info.Vendor}, OrganizationalUnit: []string{req.Info.Model},
 			CommonName: req.Info.Name, SerialNumber: req.Info.Serial,
 		},
-		NotBefore: now.Add(-time.Hour), NotAfter: req.NotAfter,
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:    req.DNSNames,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
+	return ca.issueLeaf(tmpl, req, now)
+}
+
+// IssueServer certifies the same key for the device's HTTPS listener. Its subject is
+// empty and it names only the host names and addresses: a client that has not signed in
+// learns no model, name or serial from the handshake.
+//
+// TS-0045 5.2.2.2: nothing beyond what is needed is disclosed to unauthenticated parties.
+func (ca *CA) IssueServer(req DeviceRequest, now time.Time) (*x509.Certificate, error) {
+	if len(req.DNSNames) == 0 && len(req.IPs) == 0 {
+		return nil, errors.New("issue server certificate: no host name or address")
+	}
+	tmpl := &x509.Certificate{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, DNSNames: req.DNSNames}
 	for _, s := range req.IPs {
 		ip, err := parseIP(s)
 		if err != nil {
@@ -172,6 +180,15 @@ func (ca *CA) IssueDevice(req DeviceRequest, now time.Time) (*x509.Certificate, 
 		}
 		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 	}
+	return ca.issueLeaf(tmpl, req, now)
+}
+
+func (ca *CA) issueLeaf(tmpl *x509.Certificate, req DeviceRequest, now time.Time) (*x509.Certificate, error) {
+	if _, ok := req.Public.(*ecdsa.PublicKey); !ok {
+		return nil, fmt.Errorf("issue device certificate: unsupported key type %T", req.Public)
+	}
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), req.NotAfter
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	if tmpl.NotAfter.After(ca.Issuing.NotAfter) {
 		tmpl.NotAfter = ca.Issuing.NotAfter
 	}
