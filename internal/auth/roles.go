@@ -1,5 +1,10 @@
 package auth
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Role is an account's role. Hearth has two: the owner administers the device and its
 // accounts; a member uses the device.
 type Role string
@@ -47,7 +52,7 @@ var Privileges = []PrivilegeRow{
 	{PermViewDevice, "see model, name, serial, firmware version and support period", []Role{RoleOwner, RoleMember}, false},
 	{PermOwnSession, "see and end own sessions, sign out everywhere", []Role{RoleOwner, RoleMember}, false},
 	{PermChangePassword, "change own password (current password required)", []Role{RoleOwner, RoleMember}, true},
-	{PermOwnTokens, "create, list and revoke own API tokens", []Role{RoleOwner, RoleMember}, true},
+	{PermOwnTokens, "create API tokens for apps (listed and revoked with session.own)", []Role{RoleOwner, RoleMember}, true},
 	{PermViewAPI, "read the API description", []Role{RoleOwner, RoleMember}, false},
 	{PermManageUsers, "add and remove accounts, reset their passwords", []Role{RoleOwner}, true},
 	{PermUnlockUsers, "see lockouts and unlock a locked account", []Role{RoleOwner}, false},
@@ -77,4 +82,22 @@ func NeedsReauth(p Permission) bool {
 		}
 	}
 	return true
+}
+
+// PrivilegeTableMarkdown renders Privileges as the Markdown table kept in
+// docs/SECURITY-MODEL.md.
+func PrivilegeTableMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| permission | what it allows | owner | member | needs recent password |\n|---|---|---|---|---|\n")
+	mark := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "no"
+	}
+	for _, row := range Privileges {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", row.Permission, row.Description,
+			mark(Allowed(RoleOwner, row.Permission)), mark(Allowed(RoleMember, row.Permission)), mark(row.Reauth))
+	}
+	return b.String()
 }
