@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -12,8 +13,10 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// String keeps the password out of logs.
+// String and LogValue keep the password out of logs.
 func (l loginRequest) String() string { return "loginRequest(" + l.Username + ", REDACTED)" }
+
+func (l loginRequest) LogValue() slog.Value { return slog.StringValue(l.String()) }
 
 type sessionInfo struct {
 	Username               string     `json:"username"`
@@ -87,6 +90,11 @@ type reauthRequest struct {
 	Password string `json:"password"`
 }
 
+// String keeps the password out of logs.
+func (reauthRequest) String() string { return "reauthRequest(REDACTED)" }
+
+func (r reauthRequest) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
 func (s *Server) reauth(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req reauthRequest
 	if err := decode(c.body, &req); err != nil {
@@ -112,6 +120,11 @@ type changePasswordRequest struct {
 	Current string `json:"current_password"`
 	New     string `json:"new_password"`
 }
+
+// String keeps the passwords out of logs.
+func (changePasswordRequest) String() string { return "changePasswordRequest(REDACTED)" }
+
+func (r changePasswordRequest) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // changePassword: POST /account/password.
 //

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -136,5 +138,16 @@ func TestCommonListSize(t *testing.T) {
 		if !IsCommonPassword(p) {
 			t.Errorf("%q not found in the common list", p)
 		}
+	}
+}
+
+func TestUserRedactsHash(t *testing.T) {
+	u := User{Username: "owner", Role: RoleOwner, PasswordHash: "$pbkdf2-sha256$i=600000$c2FsdA$aGFzaA"}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "user", u)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "user", u)
+	buf.WriteString(fmt.Sprintf("%v %+v %s", u, u, u))
+	if strings.Contains(buf.String(), "pbkdf2") {
+		t.Fatalf("user leaks its hash: %s", buf.String())
 	}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -25,8 +26,10 @@ type User struct {
 	PasswordChangedAt time.Time
 }
 
-// LogValue keeps the password hash out of logs.
+// String and LogValue keep the password hash out of logs.
 func (u User) String() string { return "User(" + u.Username + ", " + string(u.Role) + ")" }
+
+func (u User) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
 // SessionKind tells browser sessions from API tokens.
 type SessionKind string

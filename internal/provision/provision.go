@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,10 +97,13 @@ type Label struct {
 	SupportEnd      string `json:"support_end"`
 }
 
-// String keeps the password out of logs.
+// String and LogValue keep the password out of logs.
 func (l Label) String() string {
 	return fmt.Sprintf("Label(%s %s %s, password REDACTED)", l.Model, l.Name, l.Serial)
 }
+
+// LogValue implements slog.LogValuer.
+func (l Label) LogValue() slog.Value { return slog.StringValue(l.String()) }
 
 // Device provisions one device and returns its label.
 func Device(req Request) (lbl Label, err error) {

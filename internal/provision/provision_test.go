@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -207,8 +208,10 @@ func TestLabelFile(t *testing.T) {
 			t.Errorf("label lacks %s", k)
 		}
 	}
-	if strings.Contains(l.String(), l.DefaultPassword) {
-		t.Fatal("label's String shows the password")
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "label", l)
+	if strings.Contains(l.String()+logged.String(), l.DefaultPassword) {
+		t.Fatal("label's String or log value shows the password")
 	}
 }
 
