@@ -22,6 +22,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/events"
+	"hearth/internal/settings"
 )
 
 // Device is what GET /device reports.
@@ -38,11 +39,12 @@ type Device struct {
 
 // Config wires the API to the domain services.
 type Config struct {
-	Auth   *auth.Service
-	Events events.Log
-	Device Device
-	Log    *slog.Logger     // nil: discard
-	Now    func() time.Time // nil: time.Now
+	Auth     *auth.Service
+	Settings *settings.Service
+	Events   events.Log
+	Device   Device
+	Log      *slog.Logger     // nil: discard
+	Now      func() time.Time // nil: time.Now
 	// MaxBody bounds request bodies; 0 means 16 KiB.
 	MaxBody int64
 }
@@ -55,8 +57,8 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Auth == nil || cfg.Events == nil {
-		return nil, errors.New("api: auth service and event log are required")
+	if cfg.Auth == nil || cfg.Events == nil || cfg.Settings == nil {
+		return nil, errors.New("api: auth service, settings and event log are required")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

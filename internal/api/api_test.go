@@ -87,7 +87,7 @@ func TestDefaultPasswordOnlyAllowsChange(t *testing.T) {
 	}
 	for _, op := range documentedOperations(t) {
 		switch op[0] + " " + op[1] {
-		case "POST /api/v1/session", "GET /api/v1/session", "DELETE /api/v1/session", "POST /api/v1/account/password":
+		case "POST /api/v1/session", "GET /api/v1/session", "DELETE /api/v1/session", "POST /api/v1/account/password", "POST /api/v1/password/check":
 			continue
 		}
 		if r := c.do(op[0], op[1], nil); r.status != http.StatusForbidden || r.code() != "password_change_required" {
@@ -392,5 +392,70 @@ func TestOpenAPIServedAfterLogin(t *testing.T) {
 	r := c.do("GET", "/api/v1/openapi.json", nil)
 	if r.status != 200 || !bytes.Contains(r.body, []byte(`"openapi":"3.0.3"`)) {
 		t.Fatalf("openapi.json: %d %.100s", r.status, r.body)
+	}
+}
+
+// TS-0045 5.2.1.4: settings start secure; only an owner with a fresh password changes them.
+func TestSettingsOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	owner := e.owner()
+	var st struct {
+		SetupCompleted bool `json:"setup_completed"`
+		Settings       []struct {
+			Key                string
+			Value, Recommended bool
+			Clauses            []string
+		}
+	}
+	owner.do("GET", "/api/v1/settings", nil).decode(t, &st)
+	if st.SetupCompleted || len(st.Settings) != 3 {
+		t.Fatalf("initial settings %+v", st)
+	}
+	for _, s := range st.Settings {
+		if s.Value != s.Recommended && s.Key != "telemetry" || s.Key == "telemetry" && s.Value {
+			t.Errorf("%s starts %v (recommended %v)", s.Key, s.Value, s.Recommended)
+		}
+	}
+	if r := owner.do("PUT", "/api/v1/settings", map[string]any{"telemetry": "yes"}); r.status != 400 {
+		t.Fatalf("wrong type: %v", r.status)
+	}
+	if r := owner.do("PUT", "/api/v1/settings", map[string]any{}); r.status != 400 {
+		t.Fatalf("empty change: %v", r.status)
+	}
+	r := owner.do("PUT", "/api/v1/settings", map[string]any{"auto_update": false, "complete_setup": true})
+	r.decode(t, &st)
+	if r.status != 200 || !st.SetupCompleted || st.Settings[0].Value {
+		t.Fatalf("change: %d %s", r.status, r.body)
+	}
+	e.clk.Advance(11 * time.Minute)
+	if r := owner.do("PUT", "/api/v1/settings", map[string]any{"auto_update": true}); r.status != 403 || r.code() != "reauth_required" {
+		t.Fatalf("stale change: %d %s", r.status, r.body)
+	}
+}
+
+func TestPasswordCheck(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.login("owner", labelPassword)
+	cases := map[string]struct {
+		ok      bool
+		problem string
+	}{
+		"short":                     {false, "password_too_short"},
+		"qwerty123456":              {false, "password_common"},
+		"owner's own long passw":    {false, "password_context"},
+		"violet harbour lantern 19": {true, ""},
+		strings.Repeat("é", 129):    {false, "password_too_long"},
+	}
+	for pw, want := range cases {
+		var v api.PasswordVerdict
+		r := c.do("POST", "/api/v1/password/check", map[string]string{"password": pw})
+		r.decode(t, &v)
+		if r.status != 200 || v.Acceptable != want.ok || v.Problem != want.problem {
+			t.Errorf("check %q: %d %s", pw, r.status, r.body)
+		}
+		if want.ok && v.Score < 3 {
+			t.Errorf("strong passphrase scored %d", v.Score)
+		}
 	}
 }

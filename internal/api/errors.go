@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/internal/auth"
+	"hearth/internal/settings"
 )
 
 // apiError is an error with its HTTP status and stable code.
@@ -54,6 +55,7 @@ var domainErrors = []struct {
 	{auth.ErrPasswordCommon, badRequest("password_common", auth.ErrPasswordCommon.Error(), "/new_password")},
 	{auth.ErrPasswordReused, badRequest("password_reused", auth.ErrPasswordReused.Error(), "/new_password")},
 	{auth.ErrPasswordContext, badRequest("password_context", auth.ErrPasswordContext.Error(), "/new_password")},
+	{settings.ErrUnknown, badRequest("invalid_request", "unknown setting", "")},
 	{auth.ErrBusy, &apiError{status: http.StatusServiceUnavailable, code: "busy", msg: "too many sign-ins in progress, retry shortly", retryAfter: time.Second}},
 }
 

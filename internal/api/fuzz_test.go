@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"hearth/internal/auth"
+	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
 
@@ -52,7 +53,7 @@ func fuzzServer(f *testing.F) (http.Handler, *http.Cookie) {
 		f.Fatal(err)
 	}
 	svc.EnsureOwner(ctx, "owner", hash)
-	s, err := New(Config{Auth: svc, Events: &sqlite.EventLog{DB: db}})
+	s, err := New(Config{Auth: svc, Settings: settings.New(db, svc, nil, nil), Events: &sqlite.EventLog{DB: db}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func fuzzServer(f *testing.F) (http.Handler, *http.Cookie) {
 func FuzzAPI(f *testing.F) {
 	handler, cookie := fuzzServer(f)
 	ops := []string{"POST /api/v1/session", "POST /api/v1/account/password", "POST /api/v1/session/reauth",
-		"POST /api/v1/users", "POST /api/v1/tokens", "GET /api/v1/events", "DELETE /api/v1/users/", "POST /api/v1/users/x/unlock", "DELETE /api/v1/sessions/"}
+		"POST /api/v1/users", "POST /api/v1/tokens", "PUT /api/v1/settings", "POST /api/v1/password/check", "GET /api/v1/events", "DELETE /api/v1/users/", "POST /api/v1/users/x/unlock", "DELETE /api/v1/sessions/"}
 	for i := range ops {
 		f.Add(uint8(i), "", `{"username":"owner","password":"x"}`, true)
 		f.Add(uint8(i), "limit=5", `{"current_password":"a","new_password":"bbbbbbbbbbbbbbb"}`, true)

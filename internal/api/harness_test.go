@@ -22,6 +22,7 @@ import (
 
 	"hearth/internal/api"
 	"hearth/internal/auth"
+	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
 
@@ -66,7 +67,7 @@ func newEnv(t *testing.T) *env {
 	if err := svc.EnsureOwner(ctx, "owner", hash); err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{Auth: svc, Events: &sqlite.EventLog{DB: db}, Now: clk.Now, Device: api.Device{
+	s, err := api.New(api.Config{Auth: svc, Settings: settings.New(db, svc, &sqlite.EventLog{DB: db}, clk.Now), Events: &sqlite.EventLog{DB: db}, Now: clk.Now, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34",
 		FirmwareVersion: "1.0.0", SupportEnd: "2031-05-01", FIPSMode: true, CryptoModule: "v1.0.0",
 	}})

@@ -51,6 +51,9 @@ func (s *Server) routes() []route {
 		{"POST", "/tokens", auth.PermOwnTokens, false, s.createToken},
 		{"GET", "/events", auth.PermViewEvents, false, s.listEvents},
 		{"GET", "/openapi.json", auth.PermViewAPI, false, s.getOpenAPI},
+		{"GET", "/settings", auth.PermViewSettings, false, s.getSettings},
+		{"PUT", "/settings", auth.PermChangeSettings, false, s.changeSettings},
+		{"POST", "/password/check", auth.PermChangePassword, true, s.checkPassword},
 	}
 }
 

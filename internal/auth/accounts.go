@@ -240,6 +240,19 @@ func (s *Service) securityAction(p Principal, perm Permission) error {
 	return s.requireRecentAuth(p)
 }
 
+// Authorize checks that p may use perm now: the role holds it and, for operations that
+// change security settings, the password was entered recently in this browser session.
+// Other packages' services call it before acting for a user.
+func (s *Service) Authorize(p Principal, perm Permission) error {
+	if !p.Can(perm) {
+		return ErrForbidden
+	}
+	if NeedsReauth(perm) {
+		return s.requireRecentAuth(p)
+	}
+	return nil
+}
+
 func (s *Service) temporaryPassword() (plain, hash string, err error) {
 	plain, err = GeneratePassword(s.cfg.Rand)
 	if err != nil {

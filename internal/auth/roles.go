@@ -30,6 +30,8 @@ const (
 	PermManageUsers    Permission = "users.manage"
 	PermUnlockUsers    Permission = "users.unlock"
 	PermViewEvents     Permission = "events.view"
+	PermViewSettings   Permission = "settings.view"
+	PermChangeSettings Permission = "settings.change"
 )
 
 // PrivilegeRow is one line of the privilege table.
@@ -57,6 +59,8 @@ var Privileges = []PrivilegeRow{
 	{PermManageUsers, "add and remove accounts, reset their passwords", []Role{RoleOwner}, true},
 	{PermUnlockUsers, "see lockouts and unlock a locked account", []Role{RoleOwner}, false},
 	{PermViewEvents, "read the security event log", []Role{RoleOwner}, false},
+	{PermViewSettings, "see the security settings and the security posture", []Role{RoleOwner, RoleMember}, false},
+	{PermChangeSettings, "change security settings (updates, notifications, telemetry)", []Role{RoleOwner}, true},
 }
 
 // Allowed reports whether role r holds permission p.

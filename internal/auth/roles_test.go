@@ -1,19 +1,40 @@
 package auth
 
 import (
+	"flag"
 	"os"
 	"strings"
 	"testing"
 )
 
+var update = flag.Bool("update", false, "rewrite the privilege table in docs/SECURITY-MODEL.md")
+
+const (
+	tableStart = "<!-- privilege table: generated from internal/auth/roles.go; go test ./internal/auth -run TestPrivilegeTableDocumented -update -->\n"
+	tableEnd   = "<!-- end privilege table -->"
+)
+
 // TS-0045 5.2.2.7: the written privilege table is the enforced one.
 func TestPrivilegeTableDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/SECURITY-MODEL.md")
+	const path = "../../docs/SECURITY-MODEL.md"
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(doc), PrivilegeTableMarkdown()) {
-		t.Fatalf("docs/SECURITY-MODEL.md does not contain the privilege table enforced in code; paste:\n%s", PrivilegeTableMarkdown())
+	before, rest, ok1 := strings.Cut(string(doc), tableStart)
+	_, after, ok2 := strings.Cut(rest, tableEnd)
+	if !ok1 || !ok2 {
+		t.Fatal("docs/SECURITY-MODEL.md lacks the privilege table markers")
+	}
+	want := before + tableStart + PrivilegeTableMarkdown() + tableEnd + after
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want != string(doc) {
+		t.Fatal("docs/SECURITY-MODEL.md's privilege table differs from the enforced one; run: go test ./internal/auth -run TestPrivilegeTableDocumented -update")
 	}
 }
 

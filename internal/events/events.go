@@ -32,6 +32,7 @@ const (
 	Logout           Kind = "logout"
 	GatewayStarted   Kind = "gateway.started"
 	IdentityMismatch Kind = "identity.mismatch"
+	SettingChanged   Kind = "setting.changed"
 )
 
 // Severity grades an event for display and alerting.

@@ -29,6 +29,7 @@ import (
 	"hearth/internal/events"
 	"hearth/internal/identity"
 	"hearth/internal/keystore"
+	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
 )
@@ -132,7 +133,8 @@ func (m *Main) open(ctx context.Context) error {
 func (m *Main) buildServer() error {
 	fips, module := buildinfo.FIPS()
 	info := m.id.Info
-	a, err := api.New(api.Config{Auth: m.auth, Events: m.evlog, Log: m.log, Device: api.Device{
+	set := settings.New(m.db, m.auth, m.evlog, nil)
+	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Device: api.Device{
 		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
 		FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
 	}})

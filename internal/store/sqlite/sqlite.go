@@ -93,6 +93,10 @@ var migrations = []string{
 		remote TEXT NOT NULL,
 		detail TEXT NOT NULL
 	);`,
+	`CREATE TABLE settings (
+		key TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {

@@ -1,0 +1,161 @@
+// Package settings holds the gateway's user-visible security settings: each with a
+// secure default, a recommended value shown to the user, and the TS-0045 items it
+// serves. The first-run wizard walks the owner through them with the recommended value
+// preselected; later issues (updates, privacy) act on their values.
+//
+// Only the owner may change a setting, with a recent password entry; every change is a
+// security event.
+//
+// TS-0045 5.2.1.4: secure defaults, and the best choice highlighted at each step.
+package settings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"hearth/internal/auth"
+	"hearth/internal/events"
+)
+
+// Key names a setting. Values are stable: they appear in the API and in storage.
+type Key string
+
+// The settings.
+const (
+	// AutoUpdate installs security updates automatically.
+	AutoUpdate Key = "auto_update"
+	// UpdateNotifications tells the users when an update is available or installed.
+	UpdateNotifications Key = "update_notifications"
+	// Telemetry sends anonymous diagnostics to the vendor; off unless the owner opts in.
+	Telemetry Key = "telemetry"
+)
+
+// Def describes one setting.
+type Def struct {
+	Key         Key
+	Default     bool
+	Recommended bool
+	// Clauses are the TS-0045 items the setting serves.
+	Clauses []string
+}
+
+// Defs lists the settings in display order.
+//
+// TS-0045 5.3.1.4, 5.3.1.6: automatic updates and update notifications are on after
+// setup. TS-0045 5.7.1.9: telemetry is off until the owner consents.
+var Defs = []Def{
+	{AutoUpdate, true, true, []string{"5.3.1.4", "5.3.1.6"}},
+	{UpdateNotifications, true, true, []string{"5.3.1.6", "5.3.1.11"}},
+	{Telemetry, false, false, []string{"5.7.1.9", "5.7.1.12"}},
+}
+
+// Lookup returns the definition of k.
+func Lookup(k Key) (Def, bool) {
+	for _, d := range Defs {
+		if d.Key == k {
+			return d, true
+		}
+	}
+	return Def{}, false
+}
+
+// ErrUnknown reports a setting that does not exist.
+var ErrUnknown = errors.New("settings: unknown setting")
+
+const setupKey = "setup_completed_at"
+
+// Store keeps raw values by key.
+type Store interface {
+	Settings(ctx context.Context) (map[string]string, error)
+	SetSettings(ctx context.Context, values map[string]string) error
+}
+
+// Authorizer checks a principal's permission (auth.Service implements it).
+type Authorizer interface {
+	Authorize(p auth.Principal, perm auth.Permission) error
+}
+
+// Service reads and changes settings.
+type Service struct {
+	store  Store
+	authz  Authorizer
+	events events.Publisher
+	now    func() time.Time
+}
+
+// New returns a Service. now nil means time.Now; pub nil means events.Discard.
+func New(store Store, authz Authorizer, pub events.Publisher, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if pub == nil {
+		pub = events.Discard
+	}
+	return &Service{store: store, authz: authz, events: pub, now: now}
+}
+
+// State is every setting's current value and whether first-run setup was completed.
+type State struct {
+	Values         map[Key]bool
+	SetupCompleted bool
+}
+
+// Get returns the current state, defaults filled in.
+func (s *Service) Get(ctx context.Context) (State, error) {
+	raw, err := s.store.Settings(ctx)
+	if err != nil {
+		return State{}, fmt.Errorf("settings: %w", err)
+	}
+	st := State{Values: map[Key]bool{}, SetupCompleted: raw[setupKey] != ""}
+	for _, d := range Defs {
+		st.Values[d.Key] = d.Default
+		if v, ok := raw[string(d.Key)]; ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return State{}, fmt.Errorf("settings: stored %s is %q", d.Key, v)
+			}
+			st.Values[d.Key] = b
+		}
+	}
+	return st, nil
+}
+
+// Change sets the given values (owner, recent password) and, when completeSetup is true,
+// records that the first-run wizard is done. Each changed value raises an event.
+func (s *Service) Change(ctx context.Context, p auth.Principal, values map[Key]bool, completeSetup bool, src netip.Addr) (State, error) {
+	if err := s.authz.Authorize(p, auth.PermChangeSettings); err != nil {
+		return State{}, err
+	}
+	cur, err := s.Get(ctx)
+	if err != nil {
+		return State{}, err
+	}
+	raw := map[string]string{}
+	for k, v := range values {
+		if _, ok := Lookup(k); !ok {
+			return State{}, fmt.Errorf("%w: %q", ErrUnknown, k)
+		}
+		raw[string(k)] = strconv.FormatBool(v)
+	}
+	if completeSetup && !cur.SetupCompleted {
+		raw[setupKey] = s.now().UTC().Format(time.RFC3339)
+	}
+	if err := s.store.SetSettings(ctx, raw); err != nil {
+		return State{}, fmt.Errorf("settings: %w", err)
+	}
+	for _, d := range Defs {
+		if v, ok := values[d.Key]; ok && v != cur.Values[d.Key] {
+			e := events.Event{Time: s.now().UTC(), Kind: events.SettingChanged, Severity: events.Info, User: p.User.Username,
+				Detail: fmt.Sprintf("%s set to %v", d.Key, v)}
+			if src.IsValid() {
+				e.Remote = src.String()
+			}
+			s.events.Publish(ctx, e)
+		}
+	}
+	return s.Get(ctx)
+}
