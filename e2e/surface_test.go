@@ -122,9 +122,19 @@ func TestUnauthenticatedDisclosure(t *testing.T) {
 			fmt.Fprintf(&seen, "%v %v\n", r.header, string(r.body))
 		}
 	}
-	for _, p := range []string{"/", "/index.html", "/debug/pprof/", "/metrics", "/api", "/api/v2/x", "/.well-known/security.txt", "/%2e%2e/etc/passwd"} {
+	// Pages redirect to the sign-in page, whatever the path.
+	noFollow := d.client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, p := range []string{"/", "/index.html", "/debug/pprof/", "/metrics", "/api", "/api/v2/x", "/.well-known/security.txt", "/%2e%2e/etc/passwd", "/users", "/settings"} {
+		r := d.call(noFollow, "GET", p, nil)
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+			t.Errorf("GET %s: %v (Location %q), want a redirect to /login", p, r, r.header.Get("Location"))
+		}
+		fmt.Fprintf(&seen, "%v %v\n", r.header, string(r.body))
+	}
+	for _, p := range []string{"/login", "/assets/app.js", "/assets/app.css"} {
 		r := d.call(c, "GET", p, nil)
-		if r.status != 401 && r.status != 404 {
+		if r.status != 200 {
 			t.Errorf("GET %s: %v", p, r)
 		}
 		fmt.Fprintf(&seen, "%v %v\n", r.header, string(r.body))

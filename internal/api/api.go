@@ -1,5 +1,5 @@
-// Package api is hearthd's HTTP surface: the REST API of openapi.yaml (and, later, the web
-// UI) behind one middleware chain that every request passes:
+// Package api is hearthd's HTTP surface: the REST API of openapi.yaml and the web UI of
+// internal/web behind one middleware chain that every request passes:
 //
 //	security headers -> panic guard -> cross-origin (CSRF) check -> routing:
 //	  /api/v1/*: authenticate (except POST /session) -> default-password gate ->
@@ -23,19 +23,11 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/events"
 	"hearth/internal/settings"
+	"hearth/internal/web"
 )
 
-// Device is what GET /device reports.
-type Device struct {
-	Vendor          string `json:"vendor"`
-	Model           string `json:"model"`
-	Name            string `json:"name"`
-	Serial          string `json:"serial"`
-	FirmwareVersion string `json:"firmware_version"`
-	SupportEnd      string `json:"support_end"`
-	FIPSMode        bool   `json:"fips_mode"`
-	CryptoModule    string `json:"crypto_module"`
-}
+// Device is what GET /device reports (and the web UI shows).
+type Device = web.Device
 
 // Config wires the API to the domain services.
 type Config struct {
@@ -53,6 +45,7 @@ type Config struct {
 type Server struct {
 	cfg  Config
 	spec *spec
+	ui   *web.Server
 }
 
 // New returns a Server.
@@ -73,16 +66,18 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, spec: sp}, nil
+	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, spec: sp, ui: ui}, nil
 }
 
 // Handler returns the complete HTTP handler.
 func (s *Server) Handler() http.Handler {
 	root := http.NewServeMux()
 	root.Handle("/api/v1/", s.apiHandler())
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, errNotFound)
-	})
+	root.Handle("/", s.ui.Handler())
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, &apiError{status: http.StatusForbidden, code: "forbidden", msg: "cross-origin request refused"})

@@ -48,6 +48,7 @@ var domainErrors = []struct {
 	{auth.ErrNoUser, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such user"}},
 	{auth.ErrNoSession, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such session"}},
 	{auth.ErrUserExists, &apiError{status: http.StatusConflict, code: "user_exists", msg: "a user with this name exists"}},
+	{auth.ErrBadRole, badRequest("invalid_request", "unknown role", "/role")},
 	{auth.ErrBadUsername, badRequest("invalid_request", auth.ErrBadUsername.Error(), "/username")},
 	{auth.ErrTokenLifetime, badRequest("token_lifetime", "token lifetime must be 1 to 365 days", "/expires_in_days")},
 	{auth.ErrPasswordTooShort, badRequest("password_too_short", auth.ErrPasswordTooShort.Error(), "/new_password")},

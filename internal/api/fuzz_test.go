@@ -12,6 +12,7 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
+	"hearth/internal/web"
 )
 
 // TestRouteTableMatchesDocument: every documented operation is served, and (by
@@ -63,7 +64,7 @@ func fuzzServer(f *testing.F) (http.Handler, *http.Cookie) {
 	req.Header.Set("Content-Type", "application/json")
 	handler.ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == web.SessionCookie {
 			return handler, c
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"hearth/internal/auth"
+	"hearth/internal/web"
 )
 
 type loginRequest struct {
@@ -40,32 +41,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	a := auth.Attempt{Username: req.Username, Password: req.Password, Source: c.src}
-	if dc, err := r.Cookie(deviceCookie); err == nil {
+	if dc, err := r.Cookie(web.DeviceCookie); err == nil {
 		a.DeviceCookie = dc.Value
 	}
 	res, err := s.cfg.Auth.Login(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	s.setSessionCookies(w, res)
+	web.SetSessionCookies(w, res, s.cfg.Now())
 	writeJSON(w, http.StatusOK, s.sessionInfo(res.User, res.Session))
 	return nil
-}
-
-// setSessionCookies sets the session cookie and the trusted-client cookie.
-//
-// TS-0045 5.4.2.7: session secrets travel only over TLS (Secure), are hidden from scripts
-// (HttpOnly) and never sent by other sites (SameSite=Strict).
-func (s *Server) setSessionCookies(w http.ResponseWriter, res auth.LoginResult) {
-	maxAge := int(time.Until(res.Session.ExpiresAt).Seconds())
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: res.Secret, Path: "/", MaxAge: maxAge, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	if res.DeviceCookie != "" {
-		http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: res.DeviceCookie, Path: "/", MaxAge: 365 * 24 * 3600, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	}
-}
-
-func clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
 func (s *Server) getSession(w http.ResponseWriter, _ *http.Request, c *call) error {
@@ -81,7 +66,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := s.cfg.Auth.Logout(r.Context(), c.p, c.src); err != nil {
 		return err
 	}
-	clearSessionCookie(w)
+	web.ClearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -139,7 +124,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *call)
 		return wrongPassword(err)
 	}
 	if c.p.Session.Kind == auth.KindCookie {
-		s.setSessionCookies(w, res)
+		web.SetSessionCookies(w, res, s.cfg.Now())
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -172,7 +157,7 @@ func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request, c *ca
 	if err := s.cfg.Auth.SignOutEverywhere(r.Context(), c.p, c.src); err != nil {
 		return err
 	}
-	clearSessionCookie(w)
+	web.ClearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

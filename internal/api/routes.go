@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"hearth/internal/auth"
+	"hearth/internal/web"
 )
 
 // route is one operation of the REST API.
@@ -117,12 +118,6 @@ func (s *Server) authenticate(next http.Handler, allowDefault map[string]bool) h
 	})
 }
 
-// Cookie names. The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
-const (
-	sessionCookie = "__Host-session"
-	deviceCookie  = "__Host-device"
-)
-
 func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
@@ -131,7 +126,7 @@ func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 		}
 		return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(tok), auth.KindToken)
 	}
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(web.SessionCookie)
 	if err != nil {
 		return auth.Principal{}, errUnauthenticated
 	}

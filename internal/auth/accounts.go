@@ -153,7 +153,7 @@ func (s *Service) AddUser(ctx context.Context, p Principal, username string, rol
 		return "", ErrBadUsername
 	}
 	if !role.Valid() {
-		return "", fmt.Errorf("auth: unknown role %q", role)
+		return "", fmt.Errorf("%w: %q", ErrBadRole, role)
 	}
 	temp, hash, err := s.temporaryPassword()
 	if err != nil {

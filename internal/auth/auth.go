@@ -51,6 +51,7 @@ var (
 	ErrReauthRequired     = errors.New("auth: confirm your password to change security settings")
 	ErrLastOwner          = errors.New("auth: the last owner cannot be removed")
 	ErrSelf               = errors.New("auth: use your own account settings for this")
+	ErrBadRole            = errors.New("auth: unknown role")
 	ErrBadUsername        = errors.New("auth: user names are 3-32 characters: a-z, 0-9, '.', '_', '-', starting with a letter")
 )
 

@@ -1,0 +1,155 @@
+package web
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/text/language"
+
+	"hearth/internal/auth"
+	"hearth/internal/i18n"
+)
+
+// view is what every template receives.
+type view struct {
+	p         i18n.Printer
+	Lang      string
+	Languages []langChoice
+	User      *auth.User
+	Nav       []navItem
+	CSRF      string
+	Path      string
+	Flash     string
+	Error     string
+	Page      any
+}
+
+// T translates a message key; templates call it as {{$.T "key" args...}}.
+func (v *view) T(key string, args ...any) string { return v.p.T(key, args...) }
+
+type langChoice struct {
+	Code, Label string
+	Current     bool
+}
+
+type navItem struct {
+	Path, Label string
+	Current     bool
+}
+
+// navEntries is the menu, in order, with the permission each entry needs.
+var navEntries = []struct {
+	path, label string
+	perm        auth.Permission
+}{
+	{"/", "nav.dashboard", auth.PermViewDevice},
+	{"/account", "nav.account", auth.PermOwnSession},
+	{"/users", "nav.users", auth.PermManageUsers},
+	{"/settings", "nav.settings", auth.PermViewSettings},
+}
+
+// langCookie remembers an explicit language choice.
+const langCookie = "lang"
+
+// language returns the request's language: the cookie, else Accept-Language.
+func (s *Server) language(r *http.Request) language.Tag {
+	choice := ""
+	if c, err := r.Cookie(langCookie); err == nil {
+		choice = c.Value
+	}
+	return i18n.Match(choice, r.Header.Get("Accept-Language"))
+}
+
+// newView prepares the common part of a page for principal p (zero when signed out).
+func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
+	tag := s.language(r)
+	v := &view{p: s.cat.Printer(tag), Lang: tag.String(), Path: r.URL.Path}
+	for _, l := range i18n.Supported {
+		v.Languages = append(v.Languages, langChoice{Code: l.String(), Label: "lang." + l.String(), Current: l == tag})
+	}
+	if p != nil && p.User.Username != "" {
+		u := p.User
+		v.User = &u
+		v.CSRF = csrfToken(p.Session)
+		if !u.MustChange {
+			for _, n := range navEntries {
+				if p.Can(n.perm) {
+					v.Nav = append(v.Nav, navItem{Path: n.path, Label: n.label, Current: n.path == r.URL.Path})
+				}
+			}
+		}
+	}
+	if m := r.URL.Query().Get("m"); flashes[m] {
+		v.Flash = v.T("flash." + m)
+	}
+	return v
+}
+
+// flashes are the confirmation messages a redirect may ask for (?m=...); anything
+// else in the query is ignored, so the parameter cannot inject text.
+var flashes = map[string]bool{
+	"saved": true, "password_changed": true, "signed_out": true, "signed_out_all": true,
+	"unlocked": true, "removed": true, "session_revoked": true, "reauthed": true,
+}
+
+// csrfToken binds forms to the session: HMAC of a constant under the session's stored
+// id, which only the holder of the session cookie can know.
+func csrfToken(sess auth.Session) string {
+	m := hmac.New(sha256.New, []byte(sess.ID))
+	m.Write([]byte("hearth-form-token"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func validCSRF(sess auth.Session, got string) bool {
+	return hmac.Equal([]byte(csrfToken(sess)), []byte(got))
+}
+
+// render executes a page into a buffer first, so a template error never sends half a page.
+func (s *Server) render(w http.ResponseWriter, status int, page string, v *view) {
+	t, ok := s.pages[page]
+	if !ok {
+		s.cfg.Log.Error("unknown page template", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.cfg.Log.Error("render page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// redirect sends a 303 to a local path, optionally with a flash message key.
+func redirect(w http.ResponseWriter, r *http.Request, path, flash string) {
+	if flash != "" {
+		path += "?m=" + url.QueryEscape(flash)
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// localPath accepts only same-site absolute paths (no scheme, host or "//"), so a
+// "next" parameter cannot send the user elsewhere.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Host != "" || u.Scheme != "" || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	for _, r := range u.Path {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/"
+		}
+	}
+	return u.Path
+}

@@ -1,0 +1,122 @@
+// Package web is the gateway's web UI: server-rendered pages (html/template, embedded
+// assets, no inline script, no build step) served by hearthd over the same HTTPS listener
+// and under the same rules as the REST API: the same sessions, roles, lockout and
+// cross-origin protection, plus a per-session token in every form.
+//
+// Every page works without JavaScript; app.js only adds the password strength meter.
+// Every user-facing string comes from the message catalogue of internal/i18n, in
+// Traditional Chinese and English.
+//
+// Adding a page: write templates/NAME.html (defining "title" and "content"), add its
+// messages to internal/i18n/messages.go, and add a route to routes() (and a nav entry
+// if it belongs in the menu).
+//
+// TS-0045 5.1.1.1 (first-run password change), 5.2.1.4 (secure settings with the
+// recommendation highlighted), 5.3.1.13 and 5.3.1.16 (support period, model and name on
+// the dashboard), 5.2.2.2 (the sign-in page reveals nothing about the device).
+package web
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"hearth/internal/auth"
+	"hearth/internal/events"
+	"hearth/internal/i18n"
+	"hearth/internal/settings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Device is what the gateway says about itself once a user has signed in.
+type Device struct {
+	Vendor          string `json:"vendor"`
+	Model           string `json:"model"`
+	Name            string `json:"name"`
+	Serial          string `json:"serial"`
+	FirmwareVersion string `json:"firmware_version"`
+	SupportEnd      string `json:"support_end"`
+	FIPSMode        bool   `json:"fips_mode"`
+	CryptoModule    string `json:"crypto_module"`
+}
+
+// Config wires the UI to the domain services.
+type Config struct {
+	Auth     *auth.Service
+	Settings *settings.Service
+	Events   events.Log
+	Device   Device
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: discard
+}
+
+// Server serves the UI.
+type Server struct {
+	cfg   Config
+	cat   *i18n.Catalog
+	pages map[string]*template.Template
+}
+
+// New parses the templates and the catalogue.
+func New(cfg Config) (*Server, error) {
+	if cfg.Auth == nil || cfg.Settings == nil || cfg.Events == nil {
+		return nil, errors.New("web: auth, settings and events are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cat, err := i18n.New()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, cat: cat, pages: pages}, nil
+}
+
+// partials are templates included by pages, not pages themselves.
+var partials = []string{"templates/steps.html", "templates/password_fields.html", "templates/settings_fields.html"}
+
+// parseTemplates builds one template set per page: layout, partials and the page.
+func parseTemplates() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := n[len("templates/") : len(n)-len(".html")]
+		if base == "layout" || isPartial(n) {
+			continue
+		}
+		files := append([]string{"templates/layout.html", n}, partials...)
+		t, err := template.New(base).ParseFS(templateFS, files...)
+		if err != nil {
+			return nil, err
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+func isPartial(name string) bool {
+	for _, p := range partials {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
