@@ -1,11 +1,7 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"unicode/utf8"
-
-	"github.com/trustelem/zxcvbn"
 
 	"hearth/internal/auth"
 	"hearth/internal/settings"
@@ -77,23 +73,14 @@ type PasswordVerdict struct {
 	Problem    string `json:"problem,omitempty"`
 }
 
-// RatePassword applies the password policy and a zxcvbn strength estimate (0-4).
+// RatePassword applies the password policy and the strength estimate (0-4).
 func RatePassword(pw, username string, deviceWords []string) PasswordVerdict {
-	v := PasswordVerdict{Acceptable: true}
-	if err := auth.CheckPassword(pw, auth.PolicyContext{Username: username, DeviceWords: deviceWords}); err != nil {
-		v.Acceptable = false
-		v.Problem = toAPIError(err).code
-		if errors.Is(err, auth.ErrPasswordTooLong) {
-			return v
-		}
+	v := auth.Rate(pw, auth.PolicyContext{Username: username, DeviceWords: deviceWords})
+	out := PasswordVerdict{Acceptable: v.Acceptable, Score: v.Score}
+	if v.Problem != nil {
+		out.Problem = toAPIError(v.Problem).code
 	}
-	if utf8.RuneCountInString(pw) <= auth.MaxPasswordLen {
-		v.Score = zxcvbn.PasswordStrength(pw, append([]string{username}, deviceWords...)).Score
-	}
-	if !v.Acceptable && v.Score > 1 {
-		v.Score = 1
-	}
-	return v
+	return out
 }
 
 type checkPasswordRequest struct {
