@@ -47,7 +47,7 @@ func setup(m *testing.M) (int, error) {
 		args     []string
 	}{
 		// The release build command of docs/BUILD.md.
-		{bin.hearthd, "./cmd/hearthd", []string{"GOFIPS140=v1.0.0"}, []string{"-tags", "release", "-trimpath", "-ldflags", "-s -w -X hearth/internal/buildinfo.version=1.0.0"}},
+		{bin.hearthd, "./cmd/hearthd", []string{"CGO_ENABLED=0", "GOFIPS140=v1.0.0"}, []string{"-tags", "release", "-trimpath", "-ldflags", "-s -w -X hearth/internal/buildinfo.version=1.0.0"}},
 		{bin.hearthdDev, "./cmd/hearthd", nil, nil},
 		{bin.cloud, "./cmd/hearth-cloud", nil, nil},
 		{bin.demo, "./cmd/hearth-demo", nil, nil},

@@ -154,6 +154,9 @@ type Service struct {
 	gate     *Gate
 	dummy    string // a hash of nothing, verified for unknown users to equalise timing
 	userMu   keyedMutex
+	// pending counts evaluations under way per user name.
+	pendingMu sync.Mutex
+	pending   map[string]int
 }
 
 // New returns a Service over store, publishing to pub (nil: events.Discard).
@@ -175,6 +178,7 @@ func New(cfg Config, store Store, pub events.Publisher) (*Service, error) {
 		gate:     NewGate(cfg.HashSlots, cfg.HashQueue),
 		dummy:    dummy,
 		userMu:   keyedMutex{m: make(map[string]*keyedEntry)},
+		pending:  map[string]int{},
 	}, nil
 }
 
@@ -215,8 +219,7 @@ func (s *Service) publish(ctx context.Context, kind events.Kind, sev events.Seve
 	s.events.Publish(ctx, e)
 }
 
-// keyedMutex serialises the check-verify-record sequence per user name, so parallel
-// guesses cannot all slip in before the lock: at most MaxFailures are ever evaluated.
+// keyedMutex serialises the short check-and-reserve and record steps per user name.
 type keyedMutex struct {
 	mu sync.Mutex
 	m  map[string]*keyedEntry

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // ErrBusy means the password-hashing queue is full; the client should retry shortly.
@@ -24,21 +25,25 @@ const (
 )
 
 // Gate bounds how many password hashes run at once and decides who runs next: trusted
-// clients first, then clean sources, then suspect ones, first come first served within
-// a class. Each class has a bounded queue; a full queue answers ErrBusy at once, so an
-// attacker's guesses wait behind each other, not in front of the owner's login.
+// clients first, then clean sources, then suspect ones. Within a class the newest waiter
+// goes first: under overload a request that just arrived (the owner's) is served at once,
+// while the backlog of a flood ages out. Each class has a bounded queue; a full queue
+// answers ErrBusy at once, as does a wait longer than MaxWait, so an attacker's guesses
+// wait behind each other, not in front of the owner's login.
 type Gate struct {
 	mu      sync.Mutex
 	free    int
 	queues  [numPriorities][]*waiter
 	maxWait [numPriorities]int
+	// MaxWait bounds how long a request waits for a slot.
+	MaxWait time.Duration
 }
 
 type waiter struct{ ready chan struct{} }
 
 // NewGate allows slots concurrent hashes, and queues at most maxQueue waiters per class.
 func NewGate(slots, maxQueue int) *Gate {
-	g := &Gate{free: slots}
+	g := &Gate{free: slots, MaxWait: 10 * time.Second}
 	for i := range g.maxWait {
 		g.maxWait[i] = maxQueue
 	}
@@ -60,19 +65,24 @@ func (g *Gate) Acquire(ctx context.Context, p Priority) (release func(), err err
 	w := &waiter{ready: make(chan struct{})}
 	g.queues[p] = append(g.queues[p], w)
 	g.mu.Unlock()
+	timer := time.NewTimer(g.MaxWait)
+	defer timer.Stop()
+	var giveUp error
 	select {
 	case <-w.ready:
 		return g.release, nil
 	case <-ctx.Done():
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if g.remove(p, w) {
-			return nil, ctx.Err()
-		}
+		giveUp = ctx.Err()
+	case <-timer.C:
+		giveUp = ErrBusy
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.remove(p, w) {
 		// The slot was handed over as we gave up: pass it on.
 		g.handOff()
-		return nil, ctx.Err()
 	}
+	return nil, giveUp
 }
 
 func (g *Gate) release() {
@@ -81,13 +91,13 @@ func (g *Gate) release() {
 	g.handOff()
 }
 
-// handOff gives a freed slot to the first waiter of the best class, or returns it to the
-// pool. Caller holds g.mu.
+// handOff gives a freed slot to the newest waiter of the best class, or returns it to
+// the pool. Caller holds g.mu.
 func (g *Gate) handOff() {
 	for p := range g.queues {
 		if q := g.queues[p]; len(q) > 0 {
-			w := q[0]
-			g.queues[p] = q[1:]
+			w := q[len(q)-1]
+			g.queues[p] = q[:len(q)-1]
 			close(w.ready)
 			return
 		}

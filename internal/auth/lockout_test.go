@@ -233,3 +233,51 @@ func waitQueued(t *testing.T, g *Gate, p Priority, n int) {
 	}
 	t.Fatalf("queue %v never reached %d", p, n)
 }
+
+func TestGateServesNewestFirstAndBoundsWait(t *testing.T) {
+	g := NewGate(1, 8)
+	rel, _ := g.Acquire(context.Background(), PriorityClean)
+	order := make(chan int, 3)
+	for i := 0; i < 3; i++ {
+		go func(i int) {
+			r, err := g.Acquire(context.Background(), PriorityClean)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			r()
+		}(i)
+		waitQueued(t, g, PriorityClean, i+1)
+	}
+	rel()
+	if first := <-order; first != 2 {
+		t.Fatalf("served waiter %d first, want the newest (2)", first)
+	}
+	<-order
+	<-order
+	g2 := NewGate(1, 8)
+	g2.MaxWait = 20 * time.Millisecond
+	hold, _ := g2.Acquire(context.Background(), PriorityClean)
+	defer hold()
+	if _, err := g2.Acquire(context.Background(), PriorityClean); !errors.Is(err, ErrBusy) {
+		t.Fatalf("wait beyond MaxWait: %v, want ErrBusy", err)
+	}
+}
+
+func TestThrottleInFlightCap(t *testing.T) {
+	th := NewThrottle(ThrottleConfig{Now: (&fakeClock{now: t0}).Now})
+	a := netip.MustParseAddr("192.0.2.1")
+	for i := 0; i < MaxInFlight; i++ {
+		if !th.Begin(a) {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	if th.Begin(a) {
+		t.Fatal("more attempts in flight than allowed")
+	}
+	th.End(a)
+	if !th.Begin(a) {
+		t.Fatal("slot not returned by End")
+	}
+}

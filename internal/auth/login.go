@@ -52,42 +52,111 @@ func (s *Service) Login(ctx context.Context, a Attempt) (LoginResult, error) {
 
 // verify runs the whole guarded password check. It is the only place a password is
 // compared with a stored hash.
+//
+// Order: a trusted client (device cookie from an earlier sign-in to this account) skips
+// the per-source throttle, so an owner who shares an address with an attacker is not
+// turned away; everyone else spends the source's budget first. Then the account's lock
+// state is checked and an evaluation slot is reserved: failures so far plus evaluations
+// under way never exceed MaxFailures, so parallel guesses cannot slip past the lock, yet
+// no lock is held while waiting for the hashing gate.
 func (s *Service) verify(ctx context.Context, a Attempt) (User, error) {
 	name := strings.ToLower(a.Username)
-	if ok, wait := s.throttle.Allow(a.Source); !ok {
-		return User{}, &RateLimitedError{RetryAfter: wait}
+	trusted := s.trusted(ctx, name, a.DeviceCookie)
+	if !trusted {
+		if ok, wait := s.throttle.Allow(a.Source); !ok {
+			return User{}, &RateLimitedError{RetryAfter: wait}
+		}
+		if !s.throttle.Begin(a.Source) {
+			return User{}, &RateLimitedError{RetryAfter: time.Second}
+		}
+		defer s.throttle.End(a.Source)
 	}
+	if err := s.reserve(ctx, name); err != nil {
+		return User{}, err
+	}
+	prio := PriorityTrusted
+	if !trusted {
+		prio = PriorityClean
+		if s.throttle.Suspect(a.Source) {
+			prio = PrioritySuspect
+		}
+	}
+	ok, u, err := s.checkHash(ctx, name, a, prio)
+	if err != nil {
+		s.unreserve(name)
+		return User{}, err
+	}
+	return u, s.settle(ctx, name, ok, a.Source)
+}
+
+func (s *Service) trusted(ctx context.Context, name, cookie string) bool {
+	if cookie == "" || len(cookie) > 128 {
+		return false
+	}
+	ok, err := s.store.ClientTrusted(ctx, SecretID(cookie), name, s.cfg.Now())
+	return err == nil && ok
+}
+
+// reserve admits one evaluation for name, or says why not.
+func (s *Service) reserve(ctx context.Context, name string) error {
 	unlock, err := s.userMu.lock(ctx, name)
 	if err != nil {
-		return User{}, err
+		return err
 	}
 	defer unlock()
 	st, err := s.store.LockState(ctx, name)
 	if err != nil {
-		return User{}, fmt.Errorf("login: %w", err)
+		return fmt.Errorf("login: %w", err)
 	}
-	if locked, wait := s.cfg.Lockout.Locked(st, s.cfg.Now()); locked {
-		return User{}, &LockedError{RetryAfter: wait}
+	now := s.cfg.Now()
+	if locked, wait := s.cfg.Lockout.Locked(st, now); locked {
+		return &LockedError{RetryAfter: wait}
 	}
-	ok, u, err := s.checkHash(ctx, name, a)
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	if s.cfg.Lockout.Visible(st, now).Failures+s.pending[name] >= s.cfg.Lockout.MaxFailures {
+		return ErrBusy
+	}
+	s.pending[name]++
+	return nil
+}
+
+func (s *Service) unreserve(name string) {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	if s.pending[name]--; s.pending[name] <= 0 {
+		delete(s.pending, name)
+	}
+}
+
+// settle records an evaluation's outcome against the account's current state.
+func (s *Service) settle(ctx context.Context, name string, ok bool, src netip.Addr) error {
+	ctx = context.WithoutCancel(ctx) // an outcome is recorded even if the client left
+	unlock, err := s.userMu.lock(ctx, name)
 	if err != nil {
-		return User{}, err
+		return err
+	}
+	defer unlock()
+	defer s.unreserve(name)
+	st, err := s.store.LockState(ctx, name)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
 	}
 	if !ok {
-		return User{}, s.recordFailure(ctx, name, st, a.Source)
+		return s.recordFailure(ctx, name, st, src)
 	}
 	if st != (LockState{}) {
 		if err := s.store.SetLockState(ctx, name, s.cfg.Lockout.Succeeded(st)); err != nil {
-			return User{}, fmt.Errorf("login: %w", err)
+			return fmt.Errorf("login: %w", err)
 		}
 	}
-	return u, nil
+	return nil
 }
 
 // checkHash waits for a hashing slot and compares the password with the user's hash, or
 // with the dummy hash when there is no such user (same cost, same answer).
-func (s *Service) checkHash(ctx context.Context, name string, a Attempt) (bool, User, error) {
-	release, err := s.gate.Acquire(ctx, s.priority(ctx, name, a))
+func (s *Service) checkHash(ctx context.Context, name string, a Attempt, prio Priority) (bool, User, error) {
+	release, err := s.gate.Acquire(ctx, prio)
 	if err != nil {
 		return false, User{}, err
 	}
@@ -106,19 +175,6 @@ func (s *Service) checkHash(ctx context.Context, name string, a Attempt) (bool, 
 		return false, User{}, nil
 	}
 	return ok && hash != s.dummy, u, nil
-}
-
-func (s *Service) priority(ctx context.Context, name string, a Attempt) Priority {
-	if a.DeviceCookie != "" {
-		ok, err := s.store.ClientTrusted(ctx, SecretID(a.DeviceCookie), name, s.cfg.Now())
-		if err == nil && ok {
-			return PriorityTrusted
-		}
-	}
-	if s.throttle.Suspect(a.Source) {
-		return PrioritySuspect
-	}
-	return PriorityClean
 }
 
 func (s *Service) recordFailure(ctx context.Context, name string, st LockState, src netip.Addr) error {

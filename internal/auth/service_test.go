@@ -435,3 +435,28 @@ func TestConfigRefusesShortLockoutUnlessInsecure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A client with a device cookie from an earlier sign-in is not turned away when its
+// address has used up its attempts (an owner behind the same NAT as an attacker).
+func TestTrustedClientSkipsSourceThrottle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.ownerReady(t)
+	res, err := f.login(t, "owner", "a long garden secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		f.svc.Login(ctx, auth.Attempt{Username: "intruder" + string(rune('a'+i)), Password: "x", Source: src})
+	}
+	var limited *auth.RateLimitedError
+	if _, err := f.login(t, "owner", "a long garden secret"); !errors.As(err, &limited) {
+		t.Fatalf("untrusted client from the flooded address: %v, want rate limited", err)
+	}
+	if _, err := f.svc.Login(ctx, auth.Attempt{Username: "owner", Password: "a long garden secret", Source: src, DeviceCookie: res.DeviceCookie}); err != nil {
+		t.Fatalf("trusted client from the flooded address: %v", err)
+	}
+	if _, err := f.svc.Login(ctx, auth.Attempt{Username: "owner", Password: "a long garden secret", Source: src, DeviceCookie: "forged"}); !errors.As(err, &limited) {
+		t.Fatalf("forged device cookie: %v, want rate limited", err)
+	}
+}

@@ -30,7 +30,11 @@ type sourceState struct {
 	lim         *rate.Limiter
 	lastSeen    time.Time
 	lastFailure time.Time
+	inFlight    int
 }
+
+// MaxInFlight is how many attempts one source may have under way at once.
+const MaxInFlight = 2
 
 // ThrottleConfig sets the per-source budget.
 type ThrottleConfig struct {
@@ -99,6 +103,28 @@ func (t *Throttle) Allow(src netip.Addr) (bool, time.Duration) {
 	return true, 0
 }
 
+// Begin records the start of an attempt from src; it returns false when src already has
+// MaxInFlight attempts under way. Every true must be paired with End.
+func (t *Throttle) Begin(src netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.state(sourceKey(src), t.now())
+	if st == nil || st.inFlight >= MaxInFlight {
+		return false
+	}
+	st.inFlight++
+	return true
+}
+
+// End records the end of an attempt begun with Begin.
+func (t *Throttle) End(src netip.Addr) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st, ok := t.sources[sourceKey(src)]; ok && st.inFlight > 0 {
+		st.inFlight--
+	}
+}
+
 // Failed marks src as the source of a failed login.
 func (t *Throttle) Failed(src netip.Addr) {
 	now := t.now()
@@ -139,7 +165,7 @@ func (t *Throttle) state(src netip.Addr, now time.Time) *sourceState {
 func (t *Throttle) prune(now time.Time) {
 	refill := time.Duration(float64(t.burst) / float64(t.limit) * float64(time.Second))
 	for k, st := range t.sources {
-		if now.Sub(st.lastSeen) > refill && now.Sub(st.lastFailure) > t.memory {
+		if st.inFlight == 0 && now.Sub(st.lastSeen) > refill && now.Sub(st.lastFailure) > t.memory {
 			delete(t.sources, k)
 		}
 	}

@@ -166,10 +166,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
-	m.ln = ln
+	m.ln = newLimitListener(ln, perSourceConns, totalConns)
 	m.evlog.Publish(ctx, events.Event{Time: time.Now().UTC(), Kind: events.GatewayStarted, Severity: events.Info, Detail: "firmware " + buildinfo.Version()})
 	errc := make(chan error, 1)
-	go func() { errc <- m.server.ServeTLS(ln, "", "") }()
+	go func() { errc <- m.server.ServeTLS(m.ln, "", "") }()
 	go m.janitor(ctx)
 	if err := m.writeReady(); err != nil {
 		m.server.Close()
