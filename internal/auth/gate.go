@@ -39,7 +39,10 @@ type Gate struct {
 	MaxWait time.Duration
 }
 
-type waiter struct{ ready chan struct{} }
+type waiter struct {
+	ready   chan struct{}
+	evicted bool // set before ready is closed when the waiter is turned away
+}
 
 // NewGate allows slots concurrent hashes, and queues at most maxQueue waiters per class.
 func NewGate(slots, maxQueue int) *Gate {
@@ -58,9 +61,15 @@ func (g *Gate) Acquire(ctx context.Context, p Priority) (release func(), err err
 		g.mu.Unlock()
 		return g.release, nil
 	}
-	if len(g.queues[p]) >= g.maxWait[p] {
-		g.mu.Unlock()
-		return nil, ErrBusy
+	if q := g.queues[p]; len(q) >= g.maxWait[p] {
+		if len(q) == 0 {
+			g.mu.Unlock()
+			return nil, ErrBusy
+		}
+		oldest := q[0]
+		g.queues[p] = q[1:]
+		oldest.evicted = true
+		close(oldest.ready)
 	}
 	w := &waiter{ready: make(chan struct{})}
 	g.queues[p] = append(g.queues[p], w)
@@ -70,6 +79,12 @@ func (g *Gate) Acquire(ctx context.Context, p Priority) (release func(), err err
 	var giveUp error
 	select {
 	case <-w.ready:
+		g.mu.Lock()
+		evicted := w.evicted
+		g.mu.Unlock()
+		if evicted {
+			return nil, ErrBusy
+		}
 		return g.release, nil
 	case <-ctx.Done():
 		giveUp = ctx.Err()
@@ -78,7 +93,7 @@ func (g *Gate) Acquire(ctx context.Context, p Priority) (release func(), err err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.remove(p, w) {
+	if !g.remove(p, w) && !w.evicted {
 		// The slot was handed over as we gave up: pass it on.
 		g.handOff()
 	}

@@ -168,13 +168,16 @@ func TestGatePriorityAndBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	order := make(chan Priority, 4)
+	order := make(chan Priority, 8)
 	var wg sync.WaitGroup
 	start := func(p Priority) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r, err := g.Acquire(ctx, p)
+			if errors.Is(err, ErrBusy) {
+				return // turned away to make room: expected for the oldest waiter
+			}
 			if err != nil {
 				t.Error(err)
 				return
@@ -187,9 +190,28 @@ func TestGatePriorityAndBounds(t *testing.T) {
 	waitQueued(t, g, PrioritySuspect, 1)
 	start(PrioritySuspect)
 	waitQueued(t, g, PrioritySuspect, 2)
-	if _, err := g.Acquire(ctx, PrioritySuspect); !errors.Is(err, ErrBusy) {
-		t.Fatalf("third suspect waiter: %v, want ErrBusy", err)
+	// A third suspect waiter makes room by turning the oldest away.
+	evictedErr := make(chan error, 1)
+	g.mu.Lock()
+	oldest := g.queues[PrioritySuspect][0]
+	g.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r, err := g.Acquire(ctx, PrioritySuspect)
+		if err == nil {
+			order <- PrioritySuspect
+			r()
+		}
+	}()
+	<-oldest.ready
+	g.mu.Lock()
+	evictedErr <- map[bool]error{true: ErrBusy, false: nil}[oldest.evicted]
+	g.mu.Unlock()
+	if err := <-evictedErr; !errors.Is(err, ErrBusy) {
+		t.Fatal("a full queue did not turn its oldest waiter away")
 	}
+	waitQueued(t, g, PrioritySuspect, 2)
 	start(PriorityTrusted)
 	waitQueued(t, g, PriorityTrusted, 1)
 	rel()
