@@ -7,12 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hearth/internal/keystore/tpm"
 	"hearth/internal/provision"
 )
 
 func newProvision() *cobra.Command {
 	var req provision.Request
-	var label, supportEnd string
+	var label, supportEnd, tpmPath string
 	cmd := &cobra.Command{
 		Use:   "provision --dir V --out D --label L.json",
 		Short: "Make one device's factory data (unique key, certificate, default password) and its label",
@@ -31,6 +32,14 @@ fresh random default password. The password itself is written only to the label 
 					return fmt.Errorf("--support-end: want YYYY-MM-DD: %w", err)
 				}
 				req.SupportEnd = t
+			}
+			if tpmPath != "" {
+				w, err := tpm.Open(tpmPath)
+				if err != nil {
+					return err
+				}
+				defer w.Close()
+				req.Wrapper = w
 			}
 			lbl, err := provision.Device(req)
 			if err != nil {
@@ -54,5 +63,6 @@ fresh random default password. The password itself is written only to the label 
 	f.StringVar(&req.Username, "username", "owner", "owner account name")
 	f.StringSliceVar(&req.DNSNames, "dns", nil, "DNS names for the HTTPS certificate (default localhost)")
 	f.StringSliceVar(&req.IPs, "ip", nil, "IP addresses for the HTTPS certificate (default 127.0.0.1, ::1)")
+	f.StringVar(&tpmPath, "tpm", "", "the device's TPM 2.0 (/dev/tpmrm0 or a swtpm socket) to seal its keystore; empty: a host key")
 	return cmd
 }

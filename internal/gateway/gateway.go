@@ -29,6 +29,7 @@ import (
 	"hearth/internal/events"
 	"hearth/internal/identity"
 	"hearth/internal/keystore"
+	"hearth/internal/keystore/tpm"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
@@ -42,6 +43,9 @@ type Config struct {
 	HTTPSAddr string
 	// ReadyFile, when set, receives {"https_addr": ...} once the gateway serves.
 	ReadyFile string
+	// TPM is the TPM 2.0 that wraps the keystore's data key (a device such as
+	// /dev/tpmrm0, or a swtpm socket); empty means the keystore uses its host key.
+	TPM string
 	// Lockout is the brute-force policy; zero means auth.DefaultLockout.
 	Lockout auth.LockoutPolicy
 	// InsecureAllowShortLockout allows lock periods under a minute (tests only; refused
@@ -76,6 +80,8 @@ type Main struct {
 	id     *identity.Identity
 	server *http.Server
 	ln     net.Listener
+	// closers release what Close must release besides the database.
+	closers []func() error
 }
 
 // New opens everything the gateway needs without listening yet. It refuses to start on a
@@ -104,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Main, error) {
 }
 
 func (m *Main) open(ctx context.Context) error {
-	ks, err := keystore.Open(filepath.Join(m.cfg.DataDir, identity.KeystoreDir))
+	ks, err := m.openKeystore()
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -128,6 +134,20 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	return m.buildServer()
+}
+
+// openKeystore unlocks the keystore with the TPM when one is configured, else the host key.
+func (m *Main) openKeystore() (*keystore.Store, error) {
+	dir := filepath.Join(m.cfg.DataDir, identity.KeystoreDir)
+	if m.cfg.TPM == "" {
+		return keystore.Open(dir, keystore.NewHostKey(dir))
+	}
+	w, err := tpm.Open(m.cfg.TPM)
+	if err != nil {
+		return nil, err
+	}
+	m.closers = append(m.closers, w.Close)
+	return keystore.Open(dir, w)
 }
 
 func (m *Main) buildServer() error {
@@ -218,12 +238,16 @@ func (m *Main) janitor(ctx context.Context) {
 	}
 }
 
-// Close releases the database.
+// Close releases the database and the TPM connection.
 func (m *Main) Close() error {
+	var errs []error
 	if m.db != nil {
-		return m.db.Close()
+		errs = append(errs, m.db.Close())
 	}
-	return nil
+	for _, c := range m.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 type slogWriter struct{ l *slog.Logger }

@@ -2,8 +2,9 @@
 //
 // Layout of a keystore directory:
 //
-//	host.key         32 random bytes unique to this device, mode 0600 (the wrapping key)
-//	datakey.sealed   the data key, sealed under the wrapping key
+//	datakey.sealed   the data key, wrapped by a Wrapper (a TPM 2.0 key where the device has
+//	                 a TPM, otherwise a device-unique host key)
+//	host.key         the host key, 32 random bytes, mode 0600 (host-key wrapping only)
 //	<name>.sealed    one record per secret, sealed under the data key
 //
 // Every seal is AES-256-GCM with a fresh random nonce from the FIPS 140-3 DRBG. A record
@@ -12,16 +13,19 @@
 // device or altered by a single bit is refused with an error, never used.
 //
 // Private keys are generated inside the keystore and never leave it: callers receive a
-// crypto.Signer. Destroying the data key (Erase) makes every record unreadable at once.
+// crypto.Signer. Destroying the data key (Erase) makes every record unreadable at once
+// (crypto-erase).
 //
 // Threat model: an attacker who reads or alters the device's persistent storage through
-// an unprivileged path (backup, export, path traversal, a copied flash image) without
-// the host key. The host key file is readable only by hearthd's user; a TPM-held
-// wrapping key replaces it where a TPM exists.
+// an unprivileged path (backup, export, path traversal, a copied flash image). With a
+// TPM the data key can only be unwrapped by this device's TPM, so a copied image is
+// useless; with a host key the protection is the file's permissions (readable only by
+// hearthd's user).
 //
 // A *Store is safe for concurrent use.
 //
-// TS-0045 5.4.1.1: sensitive security parameters in persistent storage are encrypted.
+// TS-0045 5.4.1.1: sensitive security parameters in persistent storage are encrypted or
+// kept in a secure area (the TPM).
 package keystore
 
 import (
@@ -55,7 +59,6 @@ var (
 )
 
 const (
-	hostKeyFile = "host.key"
 	dataKeyFile = "datakey.sealed"
 	suffix      = ".sealed"
 	keySize     = 32
@@ -65,88 +68,85 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Store is an opened keystore.
 type Store struct {
-	dir  string
-	mu   sync.Mutex
-	data *sealer // nil after Erase
+	dir     string
+	mu      sync.Mutex
+	data    *sealer // nil after Erase
+	wrapper Wrapper
 }
 
-// Create initialises a new keystore in dir (created with mode 0700) with a fresh host key
-// and data key drawn from rnd (nil means crypto/rand). It fails if dir already holds one.
-func Create(dir string, rnd io.Reader) (*Store, error) {
+// Wrapper protects the data key: a TPM 2.0 sealing key (keystore/tpm) or a host key file
+// (HostKey). Implementations must bind the wrapped blob to this device.
+type Wrapper interface {
+	// Kind names the wrapping in the data key file: "hostkey", "tpm".
+	Kind() string
+	Wrap(dataKey []byte) ([]byte, error)
+	Unwrap(blob []byte) ([]byte, error)
+	// Destroy erases what the wrapper itself keeps (the host key file), as part of a
+	// crypto-erase. It must succeed when there is nothing left to erase.
+	Destroy() error
+}
+
+// Create initialises a new keystore in dir (created with mode 0700) with a fresh data key
+// drawn from rnd (nil means crypto/rand), wrapped by w. It fails if dir holds one already.
+func Create(dir string, w Wrapper, rnd io.Reader) (*Store, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create keystore: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, hostKeyFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, dataKeyFile)); err == nil {
 		return nil, ErrExists
 	}
-	host := make([]byte, keySize)
 	data := make([]byte, keySize)
-	if _, err := io.ReadFull(rnd, host); err != nil {
-		return nil, fmt.Errorf("create keystore: host key: %w", err)
-	}
 	if _, err := io.ReadFull(rnd, data); err != nil {
 		return nil, fmt.Errorf("create keystore: data key: %w", err)
 	}
-	wrap, err := newSealer(host)
+	blob, err := w.Wrap(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create keystore: wrap data key: %w", err)
 	}
-	wrapped, err := wrap.seal(dataKeyFile, data)
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(filepath.Join(dir, hostKeyFile), host, 0o600); err != nil {
-		return nil, fmt.Errorf("create keystore: %w", err)
-	}
-	if err := atomicfile.Write(filepath.Join(dir, dataKeyFile), wrapped, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, dataKeyFile), encodeDataKey(w.Kind(), blob), 0o600); err != nil {
 		return nil, fmt.Errorf("create keystore: %w", err)
 	}
 	ds, err := newSealer(data)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir, data: ds}, nil
+	return &Store{dir: dir, data: ds, wrapper: w}, nil
 }
 
-// Open unlocks the keystore in dir.
-func Open(dir string) (*Store, error) {
-	st, err := os.Stat(filepath.Join(dir, hostKeyFile))
-	if err == nil && st.Mode().Perm()&0o077 != 0 {
-		return nil, ErrExposed
-	}
-	host, err := os.ReadFile(filepath.Join(dir, hostKeyFile))
+// Open unlocks the keystore in dir with w.
+func Open(dir string, w Wrapper) (*Store, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, dataKeyFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNotCreated
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open keystore: %w", err)
-	}
-	if len(host) != keySize {
-		return nil, fmt.Errorf("open keystore: host key has %d bytes, want %d", len(host), keySize)
-	}
-	wrap, err := newSealer(host)
-	if err != nil {
-		return nil, err
-	}
-	wrapped, err := os.ReadFile(filepath.Join(dir, dataKeyFile))
-	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(dir); serr != nil {
+			return nil, ErrNotCreated
+		}
 		return nil, ErrErased
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open keystore: %w", err)
 	}
-	data, err := wrap.open(dataKeyFile, wrapped)
+	kind, blob, err := decodeDataKey(raw)
 	if err != nil {
-		return nil, fmt.Errorf("open keystore: data key: %w", err)
+		return nil, fmt.Errorf("open keystore: %w", err)
+	}
+	if kind != w.Kind() {
+		return nil, fmt.Errorf("open keystore: the data key is wrapped by %q, not %q", kind, w.Kind())
+	}
+	data, err := w.Unwrap(blob)
+	if err != nil {
+		return nil, fmt.Errorf("open keystore: unwrap data key: %w", err)
+	}
+	if len(data) != keySize {
+		return nil, fmt.Errorf("open keystore: %w: data key has %d bytes", ErrTampered, len(data))
 	}
 	ds, err := newSealer(data)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{dir: dir, data: ds}, nil
+	return &Store{dir: dir, data: ds, wrapper: w}, nil
 }
 
 // Put seals secret under name, replacing any earlier record atomically.
@@ -191,18 +191,22 @@ func (s *Store) Get(name string) ([]byte, error) {
 }
 
 // Erase destroys the data key (crypto-erase): every record becomes unreadable at once,
-// on this Store and on any later Open. The host key is destroyed too.
+// on this Store and on any later Open. What the wrapper keeps (the host key) goes too.
 func (s *Store) Erase() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.data = nil
-	for _, f := range []string{dataKeyFile, hostKeyFile} {
-		if err := overwriteAndRemove(filepath.Join(s.dir, f)); err != nil {
-			return fmt.Errorf("erase keystore: %w", err)
-		}
+	if err := overwriteAndRemove(filepath.Join(s.dir, dataKeyFile)); err != nil {
+		return fmt.Errorf("erase keystore: %w", err)
+	}
+	if err := s.wrapper.Destroy(); err != nil {
+		return fmt.Errorf("erase keystore: %w", err)
 	}
 	return atomicfile.SyncDir(s.dir)
 }
+
+// Kind reports how the data key is wrapped ("tpm" or "hostkey").
+func (s *Store) Kind() string { return s.wrapper.Kind() }
 
 // overwriteAndRemove replaces a key file's bytes with zeros before unlinking it, so the
 // key does not linger in the file's old blocks on simple storage.

@@ -81,9 +81,12 @@ type Request struct {
 	// DNSNames and IPs the device's HTTPS certificate is valid for; both empty means
 	// localhost, 127.0.0.1 and ::1.
 	DNSNames, IPs []string
-	Now           time.Time   // zero: time.Now()
-	Rand          io.Reader   // nil: crypto/rand
-	Hasher        auth.Hasher // zero: policy cost
+	// Wrapper protects the device's keystore: the device's TPM where it has one; nil
+	// means a host key in the keystore directory.
+	Wrapper keystore.Wrapper
+	Now     time.Time   // zero: time.Now()
+	Rand    io.Reader   // nil: crypto/rand
+	Hasher  auth.Hasher // zero: policy cost
 }
 
 // Label is what the label printer receives: everything printed on the device.
@@ -179,7 +182,12 @@ func prepareOut(dir string) error {
 // writeDevice creates keystore, key, certificate and factory files, registers the unit
 // with the vendor, and returns the default password.
 func writeDevice(req Request, ca *vendorca.CA, info identity.Info) (string, error) {
-	ks, err := keystore.Create(filepath.Join(req.OutDir, identity.KeystoreDir), req.Rand)
+	ksDir := filepath.Join(req.OutDir, identity.KeystoreDir)
+	w := req.Wrapper
+	if w == nil {
+		w = keystore.NewHostKey(ksDir)
+	}
+	ks, err := keystore.Create(ksDir, w, req.Rand)
 	if err != nil {
 		return "", err
 	}

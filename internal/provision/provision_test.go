@@ -42,7 +42,8 @@ func provision(t *testing.T, v string, serial string) (string, Label) {
 
 func loadID(t *testing.T, dir string) (*identity.Identity, error) {
 	t.Helper()
-	ks, err := keystore.Open(filepath.Join(dir, identity.KeystoreDir))
+	ksDir := filepath.Join(dir, identity.KeystoreDir)
+	ks, err := keystore.Open(ksDir, keystore.NewHostKey(ksDir))
 	if err != nil {
 		t.Fatal(err)
 	}

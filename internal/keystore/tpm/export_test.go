@@ -1,0 +1,7 @@
+package tpm
+
+// WellFormed reports whether b parses as a sealed-object blob.
+func WellFormed(b []byte) bool {
+	_, _, err := decodeBlob(b)
+	return err == nil
+}
