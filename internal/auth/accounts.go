@@ -33,6 +33,12 @@ func (s *Service) EnsureOwner(ctx context.Context, username, defaultHash string)
 	return s.store.CreateUser(ctx, User{Username: username, Role: RoleOwner, PasswordHash: defaultHash, MustChange: true, CreatedAt: now, PasswordChangedAt: now})
 }
 
+// UsesLabelPassword reports whether u still signs in with the factory label password
+// (as opposed to a temporary password an owner gave them).
+func (s *Service) UsesLabelPassword(u User) bool {
+	return s.cfg.DefaultPasswordHash != "" && u.PasswordHash == s.cfg.DefaultPasswordHash
+}
+
 // ChangePassword replaces the principal's password after checking the current one
 // (a wrong current password counts toward the lockout). All the user's sessions, tokens
 // and trusted clients are revoked; a fresh session for the caller is returned.

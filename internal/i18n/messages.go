@@ -32,6 +32,7 @@ var messages = []entry{
 
 	// Passwords.
 	{Key: "field.label_password", EN: "Password from the label", ZH: "標籤上的密碼"},
+	{Key: "field.temporary_password", EN: "Temporary password", ZH: "臨時密碼"},
 	{Key: "field.current_password", EN: "Current password", ZH: "目前的密碼"},
 	{Key: "field.new_password", EN: "New password", ZH: "新密碼"},
 	{Key: "field.confirm_password", EN: "New password again", ZH: "再次輸入新密碼"},
@@ -59,6 +60,7 @@ var messages = []entry{
 	{Key: "setup.password.title", EN: "Choose your password", ZH: "設定您的密碼"},
 	{Key: "setup.password.heading", EN: "Choose your own password", ZH: "請設定您自己的密碼"},
 	{Key: "setup.password.intro", EN: "The password on the label is only for the first sign-in. Choose your own now; nothing else can be done until you have.", ZH: "標籤上的密碼只能用於第一次登入。請現在設定您自己的密碼；完成之前無法使用其他功能。"},
+	{Key: "setup.password.intro_temporary", EN: "You signed in with a temporary password from an owner of this gateway. Choose your own now; nothing else can be done until you have.", ZH: "您使用的是閘道器擁有者提供的臨時密碼。請現在設定您自己的密碼；完成之前無法使用其他功能。"},
 	{Key: "setup.password.submit", EN: "Save password", ZH: "儲存密碼"},
 	{Key: "setup.settings.title", EN: "Review security settings", ZH: "檢視安全設定"},
 	{Key: "setup.settings.heading", EN: "Review the security settings", ZH: "檢視安全設定"},

@@ -31,6 +31,16 @@ func steps(p auth.Principal, current int) []step {
 type passwordData struct {
 	Steps        []step
 	CurrentLabel string
+	IntroKey     string
+}
+
+// passwordStep describes the forced change: from the label password (first start) or
+// from a temporary password an owner handed out.
+func (s *Server) passwordStep(p auth.Principal) passwordData {
+	if s.cfg.Auth.UsesLabelPassword(p.User) {
+		return passwordData{Steps: steps(p, 0), CurrentLabel: "field.label_password", IntroKey: "setup.password.intro"}
+	}
+	return passwordData{Steps: steps(p, 0), CurrentLabel: "field.temporary_password", IntroKey: "setup.password.intro_temporary"}
 }
 
 func (s *Server) setupPasswordPage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -38,7 +48,7 @@ func (s *Server) setupPasswordPage(w http.ResponseWriter, r *http.Request, c *ca
 		redirect(w, r, "/", "")
 		return nil
 	}
-	c.v.Page = passwordData{Steps: steps(c.p, 0), CurrentLabel: "field.label_password"}
+	c.v.Page = s.passwordStep(c.p)
 	s.render(w, http.StatusOK, "setup_password", c.v)
 	return nil
 }
@@ -53,7 +63,7 @@ func (s *Server) setupPasswordSubmit(w http.ResponseWriter, r *http.Request, c *
 	}
 	if msg != "" {
 		c.v.Error = msg
-		c.v.Page = passwordData{Steps: steps(c.p, 0), CurrentLabel: "field.label_password"}
+		c.v.Page = s.passwordStep(c.p)
 		s.render(w, http.StatusBadRequest, "setup_password", c.v)
 		return nil
 	}
