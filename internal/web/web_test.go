@@ -233,7 +233,7 @@ func TestMemberManagement(t *testing.T) {
 	if p := alice.login("alice", m[1]); p.location != "/setup/password" {
 		t.Fatalf("member's first sign-in: %q", p.location)
 	}
-	if p := alice.do("GET", "/setup/password", nil); !strings.Contains(p.body, "Temporary password") || strings.Contains(p.body, "label") {
+	if p := alice.do("GET", "/setup/password", nil); !strings.Contains(p.body, "Temporary password") || strings.Contains(p.body, "Password from the label") {
 		t.Fatal("a member with a temporary password is asked for the label password")
 	}
 	alice.post("/setup/password", "/setup/password", url.Values{"current_password": {m[1]}, "new_password": {"blue kettle whistles"}, "confirm_password": {"blue kettle whistles"}})
