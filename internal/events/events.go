@@ -32,7 +32,9 @@ const (
 	Logout           Kind = "logout"
 	GatewayStarted   Kind = "gateway.started"
 	IdentityMismatch Kind = "identity.mismatch"
-	SettingChanged   Kind = "setting.changed"
+	// KeystoreUnreadable: the sealed keystore did not open (altered, copied, wrong TPM).
+	KeystoreUnreadable Kind = "keystore.unreadable"
+	SettingChanged     Kind = "setting.changed"
 )
 
 // Severity grades an event for display and alerting.

@@ -110,17 +110,25 @@ func New(ctx context.Context, cfg Config) (*Main, error) {
 }
 
 func (m *Main) open(ctx context.Context) error {
-	ks, err := m.openKeystore()
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	if m.id, err = identity.Load(m.cfg.DataDir, ks); err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
+	var err error
 	if m.db, err = sqlite.Open(ctx, filepath.Join(m.cfg.DataDir, "hearthd.db")); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	m.evlog = &sqlite.EventLog{DB: m.db, Log: m.log}
+	ks, err := m.openKeystore()
+	if err != nil {
+		m.alarm(ctx, events.KeystoreUnreadable, err)
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if m.id, err = identity.Load(m.cfg.DataDir, ks); err != nil {
+		m.alarm(ctx, events.IdentityMismatch, err)
+		return fmt.Errorf("gateway: %w", err)
+	}
+	fields, err := ks.Field("db-fields")
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	m.db.SealFields(fields)
 	info := m.id.Info
 	m.auth, err = auth.New(auth.Config{
 		Lockout: m.cfg.Lockout, InsecureAllowShortLockout: m.cfg.InsecureAllowShortLockout,
@@ -134,6 +142,14 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	return m.buildServer()
+}
+
+// alarm records why the gateway refuses to start, in the persistent security event log,
+// so the owner sees it once the cause is repaired.
+//
+// TS-0045 5.4.1.2: a changed serial, swapped key or certificate is raised as an event.
+func (m *Main) alarm(ctx context.Context, kind events.Kind, cause error) {
+	m.evlog.Publish(ctx, events.Event{Time: time.Now().UTC(), Kind: kind, Severity: events.Critical, Detail: cause.Error()})
 }
 
 // openKeystore unlocks the keystore with the TPM when one is configured, else the host key.

@@ -138,6 +138,7 @@ var messages = []entry{
 	{Key: "event.logout", EN: "Signed out", ZH: "已登出"},
 	{Key: "event.gateway.started", EN: "Gateway started", ZH: "閘道器已啟動"},
 	{Key: "event.identity.mismatch", EN: "Device identity does not match", ZH: "裝置身分不符"},
+	{Key: "event.keystore.unreadable", EN: "Sealed keystore could not be opened", ZH: "無法開啟加密金鑰庫"},
 	{Key: "event.setting.changed", EN: "Security setting changed", ZH: "安全設定已變更"},
 
 	// Account.

@@ -68,3 +68,26 @@ func TestRecordFormatFixedHeader(t *testing.T) {
 		t.Fatalf("record header %x", raw[:9])
 	}
 }
+
+func TestFieldSealer(t *testing.T) {
+	s, dir := newStore(t)
+	f, err := s.Field("db-fields")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := f.Seal("user:alice", []byte("hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := keystore.Open(dir, keystore.NewHostKey(dir))
+	f2, err := s2.Field("db-fields")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f2.Open("user:alice", ct); err != nil || string(got) != "hash" {
+		t.Fatalf("reopened field key: %q %v", got, err)
+	}
+	if _, err := f2.Open("user:bob", ct); err == nil {
+		t.Fatal("a value moved to another row opened")
+	}
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -12,10 +13,47 @@ import (
 
 var _ auth.Store = (*DB)(nil)
 
+// sealedPrefix marks a password hash sealed by the field sealer.
+const sealedPrefix = "sealed:v1:"
+
+func (d *DB) sealHash(username, hash string) (string, error) {
+	if d.fields == nil {
+		return hash, nil
+	}
+	ct, err := d.fields.Seal("users.password_hash:"+username, []byte(hash))
+	if err != nil {
+		return "", fmt.Errorf("seal password hash: %w", err)
+	}
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(ct), nil
+}
+
+func (d *DB) openHash(username, stored string) (string, error) {
+	rest, sealed := strings.CutPrefix(stored, sealedPrefix)
+	if !sealed {
+		return stored, nil
+	}
+	if d.fields == nil {
+		return "", fmt.Errorf("password hash of %s is sealed and no keystore is open", username)
+	}
+	ct, err := base64.RawStdEncoding.DecodeString(rest)
+	if err != nil {
+		return "", fmt.Errorf("password hash of %s: %w", username, err)
+	}
+	plain, err := d.fields.Open("users.password_hash:"+username, ct)
+	if err != nil {
+		return "", fmt.Errorf("password hash of %s: %w", username, err)
+	}
+	return string(plain), nil
+}
+
 // CreateUser implements auth.UserStore.
 func (d *DB) CreateUser(ctx context.Context, u auth.User) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO users VALUES (?,?,?,?,?,?)`,
-		u.Username, string(u.Role), u.PasswordHash, u.MustChange, ts(u.CreatedAt), ts(u.PasswordChangedAt))
+	hash, err := d.sealHash(u.Username, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO users VALUES (?,?,?,?,?,?)`,
+		u.Username, string(u.Role), hash, u.MustChange, ts(u.CreatedAt), ts(u.PasswordChangedAt))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint") {
 		return auth.ErrUserExists
 	}
@@ -24,20 +62,25 @@ func (d *DB) CreateUser(ctx context.Context, u auth.User) error {
 
 const userCols = `username, role, password_hash, must_change, created_at, password_changed_at`
 
-func scanUser(row interface{ Scan(...any) error }) (auth.User, error) {
+func (d *DB) scanUser(row interface{ Scan(...any) error }) (auth.User, error) {
 	var u auth.User
-	var role string
+	var role, stored string
 	var created, changed int64
-	if err := row.Scan(&u.Username, &role, &u.PasswordHash, &u.MustChange, &created, &changed); err != nil {
+	if err := row.Scan(&u.Username, &role, &stored, &u.MustChange, &created, &changed); err != nil {
 		return auth.User{}, err
 	}
+	hash, err := d.openHash(u.Username, stored)
+	if err != nil {
+		return auth.User{}, err
+	}
+	u.PasswordHash = hash
 	u.Role, u.CreatedAt, u.PasswordChangedAt = auth.Role(role), fromTS(created), fromTS(changed)
 	return u, nil
 }
 
 // User implements auth.UserStore.
 func (d *DB) User(ctx context.Context, username string) (auth.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
+	u, err := d.scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
 	return u, notFound(err, auth.ErrNoUser)
 }
 
@@ -50,7 +93,7 @@ func (d *DB) Users(ctx context.Context) ([]auth.User, error) {
 	defer rows.Close()
 	var out []auth.User
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, err := d.scanUser(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -61,8 +104,12 @@ func (d *DB) Users(ctx context.Context) ([]auth.User, error) {
 
 // SetPassword implements auth.UserStore.
 func (d *DB) SetPassword(ctx context.Context, username, hash string, mustChange bool, at time.Time) error {
+	stored, err := d.sealHash(username, hash)
+	if err != nil {
+		return err
+	}
 	return d.exactlyOne(d.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, must_change = ?, password_changed_at = ? WHERE username = ?`,
-		hash, mustChange, ts(at), username))
+		stored, mustChange, ts(at), username))
 }
 
 // DeleteUser implements auth.UserStore. Sessions and trusted clients go with the user.

@@ -25,7 +25,22 @@ type DB struct {
 	db *sql.DB
 	// maxEvents bounds the security event log.
 	maxEvents int
+	// fields, when set, seals password hashes before they are written.
+	fields FieldSealer
 }
+
+// FieldSealer seals values bound to an associated-data string (keystore.FieldSealer).
+type FieldSealer interface {
+	Seal(ad string, plain []byte) ([]byte, error)
+	Open(ad string, sealed []byte) ([]byte, error)
+}
+
+// SealFields makes the database store password hashes sealed by f: a copy of the
+// database file, without the device's keystore, holds no verifier to attack offline.
+// Hashes written before are resealed on their next change and read as they are until then.
+//
+// TS-0045 5.4.1.1: sensitive security parameters in persistent storage are encrypted.
+func (d *DB) SealFields(f FieldSealer) { d.fields = f }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +151,55 @@ func TestEventLogBounded(t *testing.T) {
 		if e.Kind != events.LoginFailed {
 			t.Fatalf("filter returned %s", e.Kind)
 		}
+	}
+}
+
+type xorSealer struct{}
+
+func (xorSealer) Seal(ad string, p []byte) ([]byte, error) {
+	out := append([]byte(ad+"|"), p...)
+	for i := range out {
+		out[i] ^= 0x5a
+	}
+	return out, nil
+}
+
+func (xorSealer) Open(ad string, c []byte) ([]byte, error) {
+	out := append([]byte(nil), c...)
+	for i := range out {
+		out[i] ^= 0x5a
+	}
+	pre := ad + "|"
+	if !strings.HasPrefix(string(out), pre) {
+		return nil, errors.New("wrong row")
+	}
+	return out[len(pre):], nil
+}
+
+// TS-0045 5.4.1.1: with a field sealer, no password hash is stored in clear.
+func TestPasswordHashesSealed(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := open(t, path)
+	db.SealFields(xorSealer{})
+	const hash = "$pbkdf2-sha256$i=600000$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA"
+	db.CreateUser(ctx, auth.User{Username: "a", Role: auth.RoleOwner, PasswordHash: hash})
+	db.CreateUser(ctx, auth.User{Username: "b", Role: auth.RoleMember, PasswordHash: hash})
+	if err := db.SetPassword(ctx, "b", hash, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.User(ctx, "a")
+	if err != nil || u.PasswordHash != hash {
+		t.Fatalf("sealed hash read back as %q, %v", u.PasswordHash, err)
+	}
+	db.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	raw, _ := os.ReadFile(path)
+	if strings.Contains(string(raw), "pbkdf2") {
+		t.Fatal("a password hash is in the database file in clear")
+	}
+	// A sealed value moved to another row does not open.
+	db.db.Exec(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'a') WHERE username = 'b'`)
+	if _, err := db.User(ctx, "b"); err == nil {
+		t.Fatal("a hash moved between rows opened")
 	}
 }
