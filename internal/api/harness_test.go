@@ -26,7 +26,8 @@ import (
 	"hearth/internal/store/sqlite"
 )
 
-const labelPassword = "K7QF-9XMT-3HRW-BZ2P"
+// labelPassword is this test run's label password, generated afresh: no credential is committed.
+var labelPassword = mustGeneratePassword()
 const ownerPassword = "a long garden secret"
 
 type clock struct {
@@ -192,4 +193,12 @@ func (e *env) owner() *client {
 		e.t.Fatalf("change password: %d %s", r.status, r.body)
 	}
 	return c
+}
+
+func mustGeneratePassword() string {
+	p, err := auth.GeneratePassword(nil)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

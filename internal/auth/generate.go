@@ -7,12 +7,12 @@ import (
 	"strings"
 )
 
-// PasswordAlphabet is the alphabet of generated passwords: digits and upper-case letters
+// LabelSymbols are the symbols of generated passwords: digits and upper-case letters
 // without the look-alikes 0/O, 1/I (32 symbols, 5 bits each), so a password read off a
 // printed label is typed right the first time.
-const PasswordAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+const LabelSymbols = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
-// Generated passwords have 16 symbols from PasswordAlphabet (80 bits of entropy), printed
+// Generated passwords have 16 symbols from LabelSymbols (80 bits of entropy), printed
 // in four groups of four: "K7QF-9XMT-3HRW-BZ2P".
 const (
 	generatedSymbols = 16
@@ -40,7 +40,7 @@ func GeneratePassword(rnd io.Reader) (string, error) {
 			b.WriteByte('-')
 		}
 		// 256 is a multiple of 32, so the low five bits are uniform: no modulo bias.
-		b.WriteByte(PasswordAlphabet[c&31])
+		b.WriteByte(LabelSymbols[c&31])
 	}
 	return b.String(), nil
 }

@@ -50,7 +50,8 @@ func (r *recorder) count(k events.Kind) int {
 	return n
 }
 
-const labelPassword = "K7QF-9XMT-3HRW-BZ2P"
+// labelPassword is this test run's label password, generated afresh: no credential is committed.
+var labelPassword = mustGeneratePassword()
 
 type fixture struct {
 	svc   *auth.Service
@@ -459,4 +460,12 @@ func TestTrustedClientSkipsSourceThrottle(t *testing.T) {
 	if _, err := f.svc.Login(ctx, auth.Attempt{Username: "owner", Password: "a long garden secret", Source: src, DeviceCookie: "forged"}); !errors.As(err, &limited) {
 		t.Fatalf("forged device cookie: %v, want rate limited", err)
 	}
+}
+
+func mustGeneratePassword() string {
+	p, err := auth.GeneratePassword(nil)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

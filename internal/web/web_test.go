@@ -19,7 +19,8 @@ import (
 	"hearth/internal/store/sqlite"
 )
 
-const label = "K7QF-9XMT-3HRW-BZ2P"
+// label is this test run's label password, generated afresh: no credential is committed.
+var label = mustGeneratePassword()
 
 type ui struct {
 	t   testing.TB
@@ -282,4 +283,12 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+func mustGeneratePassword() string {
+	p, err := auth.GeneratePassword(nil)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
