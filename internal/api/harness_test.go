@@ -28,6 +28,7 @@ import (
 
 // labelPassword is this test run's label password, generated afresh: no credential is committed.
 var labelPassword = mustGeneratePassword()
+
 const ownerPassword = "a long garden secret"
 
 type clock struct {
