@@ -91,3 +91,8 @@ func TestFieldSealer(t *testing.T) {
 		t.Fatal("a value moved to another row opened")
 	}
 }
+
+// go test ./internal/keystore/... -run '^$' -bench Keystore
+func BenchmarkKeystoreHostKey(b *testing.B) {
+	keystoretest.Bench(b, func(dir string) keystore.Wrapper { return keystore.NewHostKey(dir) })
+}

@@ -198,3 +198,41 @@ func testSigner(t *testing.T, nw NewWrapper) {
 		t.Fatal("reopened signer does not match the generated key")
 	}
 }
+
+// Bench runs the keystore benchmarks for one wrapping: opening the keystore (unwrapping
+// the data key), and sealing and opening 1 KiB records.
+func Bench(b *testing.B, newWrapper func(dir string) keystore.Wrapper) {
+	dir := filepath.Join(b.TempDir(), "ks")
+	w := newWrapper(dir)
+	s, err := keystore.Create(dir, w, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	record := bytes.Repeat([]byte{0xa5}, 1024)
+	if err := s.Put("bench", record); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Open", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := keystore.Open(dir, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Put1KiB", func(b *testing.B) {
+		b.SetBytes(1024)
+		for b.Loop() {
+			if err := s.Put("bench", record); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Get1KiB", func(b *testing.B) {
+		b.SetBytes(1024)
+		for b.Loop() {
+			if _, err := s.Get("bench"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -79,3 +79,17 @@ func FuzzDecodeBlob(f *testing.F) {
 		w.Unwrap(b)
 	})
 }
+
+func BenchmarkKeystoreTPM(b *testing.B) {
+	sw, err := swtpm.Start(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sw.Stop()
+	w, err := tpm.Open(sw.Socket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	keystoretest.Bench(b, func(string) keystore.Wrapper { return w })
+}
