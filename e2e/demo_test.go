@@ -84,6 +84,14 @@ func TestDemoStartsAndReusesState(t *testing.T) {
 		}
 	}
 	d := &device{t: t, root: st["ca_cert"].(string)}
+	// The vendor services answer over TLS under the same vendor root.
+	cloudURL, _ := st["cloud_url"].(string)
+	if !strings.HasPrefix(cloudURL, "https://localhost:") {
+		t.Fatalf("cloud_url %q", cloudURL)
+	}
+	if res, err := d.client().Get(cloudURL + "/"); err != nil || res.StatusCode != 404 {
+		t.Fatalf("vendor services at %s: %v", cloudURL, err)
+	}
 	d.addr = strings.TrimPrefix(st["gateway_url"].(string), "https://")
 	c := d.client()
 	if r := d.login(c, st["username"].(string), st["default_password"].(string)); r.status != 200 {

@@ -3,9 +3,11 @@
 //	hearth-cloud init --dir V                       create vendor state (device CA)
 //	hearth-cloud provision --dir V --out D --label L.json
 //	                                                make one device's factory data and label
+//	hearth-cloud serve --dir V [--addr HOST:PORT]   run the online services (certificate renewal)
 //
 // init and provision are offline tools: they read the vendor's signing keys and are run
-// on the vendor's secured provisioning host, never on a device.
+// on the vendor's secured provisioning host, never on a device. serve holds only online
+// keys (the issuing CA and its own TLS key), never the root CA key.
 package main
 
 import (

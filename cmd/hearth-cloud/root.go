@@ -11,6 +11,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInit(), newProvision())
+	root.AddCommand(newInit(), newProvision(), newServe())
 	return root
 }

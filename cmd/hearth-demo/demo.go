@@ -22,8 +22,6 @@ import (
 type demo struct {
 	dir            string
 	stdout, stderr io.Writer
-	// exited receives the gateway process's exit.
-	exited chan error
 }
 
 // State describes the running system; it is written to DIR/demo.json.
@@ -46,23 +44,42 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd, addr, err := d.startGateway(ctx)
+	cloud, cloudAddr, err := d.start(ctx, "cloud", cloudCommand, "--dir", d.path("vendor"))
 	if err != nil {
 		return err
 	}
-	_, port, _ := net.SplitHostPort(addr)
+	defer cloud.stop()
+	cloudURL := "https://localhost:" + port(cloudAddr)
+	gw, addr, err := d.start(ctx, "gateway", gatewayCommand, "--data", d.path("gateway"), "--cloud-url", cloudURL)
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
 	st := State{
-		GatewayURL: "https://localhost:" + port, CACert: filepath.Join(d.dir, "vendor", vendorca.RootCertFile),
-		Username: lbl.Username, DefaultPassword: lbl.DefaultPassword, GatewayPID: cmd.Process.Pid,
+		GatewayURL: "https://localhost:" + port(addr), CloudURL: cloudURL, CACert: filepath.Join(d.dir, "vendor", vendorca.RootCertFile),
+		Username: lbl.Username, DefaultPassword: lbl.DefaultPassword, GatewayPID: gw.cmd.Process.Pid,
 		GatewayData: d.path("gateway"), VendorDir: d.path("vendor"),
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	if err := atomicfile.Write(d.path("demo.json"), append(b, '\n'), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.stdout, "hearth-demo ready: %s  user %s  label password %s  (trust %s; state in %s; gateway log %s)\n",
-		st.GatewayURL, st.Username, st.DefaultPassword, st.CACert, d.dir, d.path("gateway.log"))
-	return d.wait(ctx, cmd)
+	fmt.Fprintf(d.stdout, "hearth-demo ready: %s  user %s  label password %s  (trust %s; vendor services %s; state in %s; logs gateway.log, cloud.log)\n",
+		st.GatewayURL, st.Username, st.DefaultPassword, st.CACert, cloudURL, d.dir)
+	select {
+	case err := <-gw.exited:
+		return fmt.Errorf("gateway exited (%v); see %s", err, d.path("gateway.log"))
+	case err := <-cloud.exited:
+		return fmt.Errorf("vendor services exited (%v); see %s", err, d.path("cloud.log"))
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(d.stdout, "hearth-demo stopping; state kept in", d.dir)
+	return nil
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
 }
 
 // ensureState creates vendor and gateway on first start, and reads the label after.
@@ -93,69 +110,75 @@ func (d *demo) ensureState() (provision.Label, error) {
 	return lbl, provision.WriteLabel(d.path("label.json"), lbl)
 }
 
-// startGateway starts the gateway process and waits until it serves.
-func (d *demo) startGateway(ctx context.Context) (*exec.Cmd, string, error) {
+// child is a process of the demo.
+type child struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+// stop sends SIGTERM and waits, killing after 10 s.
+func (c *child) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		c.cmd.Process.Kill()
+		<-c.exited
+	}
+}
+
+// start runs this program as the named role on a free loopback port and waits until it
+// reports its address in its ready file.
+func (d *demo) start(ctx context.Context, name, role string, args ...string) (*child, string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, "", err
 	}
-	ready := d.path("gateway.ready")
+	ready := d.path(name + ".ready")
 	os.Remove(ready)
-	logf, err := os.OpenFile(d.path("gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(d.path(name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, "", err
 	}
 	defer logf.Close()
-	cmd := exec.Command(self, gatewayCommand, "--data", d.path("gateway"), "--https-addr", "127.0.0.1:0", "--ready-file", ready)
+	cmd := exec.Command(self, append([]string{role, "--addr", "127.0.0.1:0", "--ready-file", ready}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	bindToParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	c := &child{cmd: cmd, exited: make(chan error, 1)}
+	go func() { c.exited <- cmd.Wait() }()
+	addr, err := d.waitReady(ctx, c, ready, name)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, addr, nil
+}
+
+func (d *demo) waitReady(ctx context.Context, c *child, ready, name string) (string, error) {
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-exited:
-			return nil, "", fmt.Errorf("gateway exited during start (%v); see %s", err, d.path("gateway.log"))
+		case err := <-c.exited:
+			return "", fmt.Errorf("%s exited during start (%v); see %s", name, err, d.path(name+".log"))
 		case <-ctx.Done():
-			cmd.Process.Signal(syscall.SIGTERM)
-			<-exited
-			return nil, "", ctx.Err()
+			c.stop()
+			return "", ctx.Err()
 		case <-deadline.C:
-			cmd.Process.Kill()
-			<-exited
-			return nil, "", errors.New("gateway did not become ready within 30 s")
+			c.stop()
+			return "", errors.New(name + " did not become ready within 30 s")
 		case <-tick.C:
 			var r struct {
+				Addr      string `json:"addr"`
 				HTTPSAddr string `json:"https_addr"`
 			}
-			if raw, err := os.ReadFile(ready); err == nil && json.Unmarshal(raw, &r) == nil && r.HTTPSAddr != "" {
-				d.exited = exited
-				return cmd, r.HTTPSAddr, nil
+			if raw, err := os.ReadFile(ready); err == nil && json.Unmarshal(raw, &r) == nil && r.Addr+r.HTTPSAddr != "" {
+				return r.Addr + r.HTTPSAddr, nil
 			}
 		}
 	}
-}
-
-// wait runs until ctx is done (then stops the gateway) or the gateway exits.
-func (d *demo) wait(ctx context.Context, cmd *exec.Cmd) error {
-	select {
-	case err := <-d.exited:
-		return fmt.Errorf("gateway exited (%v); see %s", err, d.path("gateway.log"))
-	case <-ctx.Done():
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-d.exited
-	}
-	fmt.Fprintln(d.stdout, "hearth-demo stopped; state kept in", d.dir)
-	return nil
 }

@@ -8,41 +8,45 @@ import (
 	"os/signal"
 	"syscall"
 
+	"hearth/internal/cloud"
 	"hearth/internal/gateway"
 )
 
-// gatewayCommand is the hidden argument with which hearth-demo runs itself as the
-// gateway process.
-const gatewayCommand = "__gateway"
+// The hidden arguments with which hearth-demo runs itself as one of its processes.
+const (
+	gatewayCommand = "__gateway"
+	cloudCommand   = "__cloud"
+)
 
-// runGateway is the gateway process: the same code as hearthd, with default settings.
-func runGateway(args []string) int {
-	var cfg gateway.Config
+// role runs one process of the demo: the gateway (the same code as hearthd, default
+// settings) or the vendor services (the same code as hearth-cloud serve).
+func role(name string, args []string) int {
+	flags := map[string]string{}
 	for i := 0; i+1 < len(args); i += 2 {
-		switch args[i] {
-		case "--data":
-			cfg.DataDir = args[i+1]
-		case "--https-addr":
-			cfg.HTTPSAddr = args[i+1]
-		case "--ready-file":
-			cfg.ReadyFile = args[i+1]
-		default:
-			fmt.Fprintln(os.Stderr, "unknown gateway argument", args[i])
-			return 2
-		}
+		flags[args[i]] = args[i+1]
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m, err := gateway.New(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		return 1
+	var err error
+	switch name {
+	case gatewayCommand:
+		err = runGateway(ctx, gateway.Config{DataDir: flags["--data"], HTTPSAddr: flags["--addr"], ReadyFile: flags["--ready-file"], CloudURL: flags["--cloud-url"], Log: log})
+	case cloudCommand:
+		err = cloud.ListenAndServe(ctx, cloud.Config{VendorDir: flags["--dir"], Log: log}, flags["--addr"], flags["--ready-file"])
 	}
-	defer m.Close()
-	if err := m.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
 		return 1
 	}
 	return 0
+}
+
+func runGateway(ctx context.Context, cfg gateway.Config) error {
+	m, err := gateway.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Run(ctx)
 }

@@ -4,9 +4,10 @@
 //	go run ./cmd/hearth-demo [--dir DIR]
 //
 // On first start it creates a vendor (device CA), provisions one gateway and prints its
-// label; on later starts it reuses the state in DIR. The gateway runs as its own process
-// (the same code as hearthd) on a free loopback port. DIR/demo.json describes the running
-// system for scripts and tests.
+// label; on later starts it reuses the state in DIR. The vendor services (the same code as
+// hearth-cloud serve) and the gateway (the same code as hearthd) run as their own
+// processes on free loopback ports. DIR/demo.json describes the running system for
+// scripts and tests.
 package main
 
 import (
@@ -22,8 +23,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == gatewayCommand {
-		os.Exit(runGateway(os.Args[2:]))
+	if len(os.Args) > 1 && (os.Args[1] == gatewayCommand || os.Args[1] == cloudCommand) {
+		os.Exit(role(os.Args[1], os.Args[2:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -35,6 +35,10 @@ const (
 	// KeystoreUnreadable: the sealed keystore did not open (altered, copied, wrong TPM).
 	KeystoreUnreadable Kind = "keystore.unreadable"
 	SettingChanged     Kind = "setting.changed"
+	// CertificateRenewed and CertificateRenewalFailing report the device certificate's
+	// lifecycle.
+	CertificateRenewed        Kind = "certificate.renewed"
+	CertificateRenewalFailing Kind = "certificate.renewal_failing"
 )
 
 // Severity grades an event for display and alerting.

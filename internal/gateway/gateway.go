@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"hearth/internal/api"
@@ -46,6 +47,11 @@ type Config struct {
 	// TPM is the TPM 2.0 that wraps the keystore's data key (a device such as
 	// /dev/tpmrm0, or a swtpm socket); empty means the keystore uses its host key.
 	TPM string
+	// CloudURL is the vendor services (https://host:port); empty means none: the device
+	// works locally and does not renew its certificates.
+	CloudURL string
+	// Now is the wall clock; nil means time.Now.
+	Now func() time.Time
 	// Lockout is the brute-force policy; zero means auth.DefaultLockout.
 	Lockout auth.LockoutPolicy
 	// InsecureAllowShortLockout allows lock periods under a minute (tests only; refused
@@ -72,12 +78,13 @@ func (c Config) Validate() error {
 
 // Main is a running gateway.
 type Main struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *sqlite.DB
-	evlog  *sqlite.EventLog
-	auth   *auth.Service
-	id     *identity.Identity
+	cfg   Config
+	log   *slog.Logger
+	db    *sqlite.DB
+	evlog *sqlite.EventLog
+	auth  *auth.Service
+	// id is the current identity; renewal replaces it.
+	id     atomic.Pointer[identity.Identity]
 	server *http.Server
 	ln     net.Listener
 	// closers release what Close must release besides the database.
@@ -105,7 +112,7 @@ func New(ctx context.Context, cfg Config) (*Main, error) {
 		m.Close()
 		return nil, err
 	}
-	m.log.Info("gateway initialised", "version", buildinfo.Version(), "fips140", fips, "crypto_module", module, "serial", m.id.Info.Serial)
+	m.log.Info("gateway initialised", "version", buildinfo.Version(), "fips140", fips, "crypto_module", module, "serial", m.identity().Info.Serial)
 	return m, nil
 }
 
@@ -120,28 +127,43 @@ func (m *Main) open(ctx context.Context) error {
 		m.alarm(ctx, events.KeystoreUnreadable, err)
 		return fmt.Errorf("gateway: %w", err)
 	}
-	if m.id, err = identity.Load(m.cfg.DataDir, ks); err != nil {
+	id, err := identity.Load(m.cfg.DataDir, ks)
+	if err != nil {
 		m.alarm(ctx, events.IdentityMismatch, err)
 		return fmt.Errorf("gateway: %w", err)
 	}
+	m.id.Store(id)
 	fields, err := ks.Field("db-fields")
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	m.db.SealFields(fields)
-	info := m.id.Info
+	info := id.Info
 	m.auth, err = auth.New(auth.Config{
 		Lockout: m.cfg.Lockout, InsecureAllowShortLockout: m.cfg.InsecureAllowShortLockout,
-		DefaultPasswordHash: m.id.DefaultPasswordHash, DeviceWords: []string{info.Model, info.Name, info.Serial, info.Vendor},
+		DefaultPasswordHash: id.DefaultPasswordHash, DeviceWords: []string{info.Model, info.Name, info.Serial, info.Vendor},
 		Log: m.log,
 	}, m.db, m.evlog)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	if err := m.auth.EnsureOwner(ctx, info.Username, m.id.DefaultPasswordHash); err != nil {
+	if err := m.auth.EnsureOwner(ctx, info.Username, id.DefaultPasswordHash); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	return m.buildServer()
+}
+
+// identity returns the current device identity.
+func (m *Main) identity() *identity.Identity { return m.id.Load() }
+
+// setIdentity switches to a renewed identity; new TLS handshakes present it at once.
+func (m *Main) setIdentity(id *identity.Identity) { m.id.Store(id) }
+
+func (m *Main) now() time.Time {
+	if m.cfg.Now != nil {
+		return m.cfg.Now()
+	}
+	return time.Now()
 }
 
 // alarm records why the gateway refuses to start, in the persistent security event log,
@@ -168,7 +190,7 @@ func (m *Main) openKeystore() (*keystore.Store, error) {
 
 func (m *Main) buildServer() error {
 	fips, module := buildinfo.FIPS()
-	info := m.id.Info
+	info := m.identity().Info
 	set := settings.New(m.db, m.auth, m.evlog, nil)
 	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Device: api.Device{
 		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
@@ -177,8 +199,7 @@ func (m *Main) buildServer() error {
 	if err != nil {
 		return err
 	}
-	cert := m.id.ServerCertificate()
-	tlsCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })
+	tlsCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return m.identity().ServerCertificate(), nil })
 	if err != nil {
 		return err
 	}
@@ -207,6 +228,14 @@ func (m *Main) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.ServeTLS(m.ln, "", "") }()
 	go m.janitor(ctx)
+	if m.cfg.CloudURL != "" {
+		r, err := newRenewer(m, m.cfg.CloudURL, m.now, renewTick)
+		if err != nil {
+			m.server.Close()
+			return err
+		}
+		go r.run(ctx, renewTick)
+	}
 	if err := m.writeReady(); err != nil {
 		m.server.Close()
 		return err

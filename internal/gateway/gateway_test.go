@@ -122,7 +122,7 @@ func TestDataDirectoryHoldsNoSecretsInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash := m.id.DefaultPasswordHash
+	hash := m.identity().DefaultPasswordHash
 	const chosen = "a passphrase of my own"
 	if err := m.auth.EnsureOwner(ctx, "owner", hash); err != nil {
 		t.Fatal(err)

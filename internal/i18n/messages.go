@@ -139,6 +139,8 @@ var messages = []entry{
 	{Key: "event.gateway.started", EN: "Gateway started", ZH: "閘道器已啟動"},
 	{Key: "event.identity.mismatch", EN: "Device identity does not match", ZH: "裝置身分不符"},
 	{Key: "event.keystore.unreadable", EN: "Sealed keystore could not be opened", ZH: "無法開啟加密金鑰庫"},
+	{Key: "event.certificate.renewed", EN: "Device certificate renewed", ZH: "裝置憑證已更新"},
+	{Key: "event.certificate.renewal_failing", EN: "Device certificate renewal keeps failing", ZH: "裝置憑證更新持續失敗"},
 	{Key: "event.setting.changed", EN: "Security setting changed", ZH: "安全設定已變更"},
 
 	// Account.

@@ -75,6 +75,13 @@ func Load(dataDir string, ks *keystore.Store) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	renewedIdent, renewedServer, err := loadRenewed(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if renewedIdent != nil {
+		chain, server = renewedIdent, renewedServer
+	}
 	signer, err := ks.Signer(KeyRecord)
 	if err != nil {
 		return nil, fmt.Errorf("load identity: %w", err)

@@ -38,12 +38,20 @@ type Vendor struct {
 
 const vendorFile = "vendor.json"
 
-// InitVendor creates a vendor directory: description and CA.
+// InitVendor creates a vendor directory: description, CA, and the TLS certificate of the
+// vendor services for localhost (IssueServiceCert replaces it for other names).
 func InitVendor(dir, name string, now time.Time) error {
 	if name == "" || len(name) > 64 || strings.TrimSpace(name) != name {
 		return errors.New("init vendor: vendor name must be 1-64 characters without surrounding spaces")
 	}
 	if err := vendorca.Init(dir, name, now); err != nil {
+		return err
+	}
+	ca, err := vendorca.Load(dir)
+	if err != nil {
+		return err
+	}
+	if err := ca.IssueServiceCert(dir, []string{"localhost"}, []string{"127.0.0.1", "::1"}, now); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(Vendor{Name: name, Created: now.UTC()}, "", "  ")
@@ -252,6 +260,56 @@ type Registration struct {
 	Model         string    `json:"model"`
 	CertSHA256    string    `json:"cert_sha256"`
 	ProvisionedAt time.Time `json:"provisioned_at"`
+	RenewedAt     time.Time `json:"renewed_at,omitzero"`
+	// Revoked units are refused by the vendor services.
+	Revoked bool `json:"revoked,omitempty"`
+}
+
+// ErrUnknownDevice means the serial was never provisioned by this vendor.
+var ErrUnknownDevice = errors.New("unknown device")
+
+func registrationPath(vendorDir, serial string) (string, error) {
+	if !validSerial(serial) {
+		return "", ErrUnknownDevice
+	}
+	return filepath.Join(vendorDir, "devices", serial+".json"), nil
+}
+
+func validSerial(s string) bool {
+	return (identity.Info{Vendor: "x", Model: "x", Name: "x", Serial: s, SupportEnd: "2000-01-01", Username: "xxx"}).Validate() == nil
+}
+
+// LookupDevice reads the registration of serial.
+func LookupDevice(vendorDir, serial string) (Registration, error) {
+	p, err := registrationPath(vendorDir, serial)
+	if err != nil {
+		return Registration{}, err
+	}
+	raw, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return Registration{}, ErrUnknownDevice
+	}
+	if err != nil {
+		return Registration{}, fmt.Errorf("lookup device: %w", err)
+	}
+	var r Registration
+	if err := json.Unmarshal(raw, &r); err != nil || r.Serial != serial {
+		return Registration{}, fmt.Errorf("lookup device: registration of %s is malformed", serial)
+	}
+	return r, nil
+}
+
+// RecordRenewal stores a unit's renewed identity certificate: from now on only it is
+// accepted for that unit.
+func RecordRenewal(vendorDir string, r Registration, certDER []byte, now time.Time) error {
+	p, err := registrationPath(vendorDir, r.Serial)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(certDER)
+	r.CertSHA256, r.RenewedAt = hex.EncodeToString(sum[:]), now.UTC()
+	b, _ := json.MarshalIndent(r, "", "  ")
+	return atomicfile.Write(p, append(b, '\n'), 0o644)
 }
 
 // register records the unit; a serial provisioned before is refused, so no two units

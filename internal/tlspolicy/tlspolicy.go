@@ -83,3 +83,34 @@ func Client(roots *x509.CertPool, serverName string) (*tls.Config, error) {
 	c.ServerName = serverName
 	return c, nil
 }
+
+// MutualServer returns the configuration of a vendor service that requires every client
+// to present a certificate chaining to clientRoots (the device CA): devices authenticate
+// with their identity certificate.
+//
+// TS-0045 5.4.1.4: each device authenticates to the vendor's services with its own key.
+func MutualServer(cert *tls.Certificate, clientRoots *x509.CertPool) (*tls.Config, error) {
+	if cert == nil || clientRoots == nil {
+		return nil, errors.New("tlspolicy: mutual TLS needs a certificate and client roots")
+	}
+	c := base()
+	c.Certificates = []tls.Certificate{*cert}
+	c.ClientAuth = tls.RequireAndVerifyClientCert
+	c.ClientCAs = clientRoots
+	return c, nil
+}
+
+// MutualClient returns a client configuration that trusts only roots and presents the
+// certificate returned by getCert (read at each handshake, so a renewed certificate is
+// used at once).
+func MutualClient(roots *x509.CertPool, serverName string, getCert func(*tls.CertificateRequestInfo) (*tls.Certificate, error)) (*tls.Config, error) {
+	c, err := Client(roots, serverName)
+	if err != nil {
+		return nil, err
+	}
+	if getCert == nil {
+		return nil, errors.New("tlspolicy: mutual TLS client needs a certificate source")
+	}
+	c.GetClientCertificate = getCert
+	return c, nil
+}
