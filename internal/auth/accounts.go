@@ -169,7 +169,7 @@ func (s *Service) AddUser(ctx context.Context, p Principal, username string, rol
 	if err := s.store.CreateUser(ctx, User{Username: username, Role: role, PasswordHash: hash, MustChange: true, CreatedAt: now, PasswordChangedAt: now}); err != nil {
 		return "", err
 	}
-	s.publish(ctx, events.UserAdded, events.Info, p.User.Username, src, fmt.Sprintf("added %s as %s", username, role))
+	s.publish(ctx, events.UserAdded, events.Info, p.User.Username, src, fmt.Sprintf("added %s as %s", username, role), username, "@role."+string(role))
 	return temp, nil
 }
 
@@ -191,7 +191,7 @@ func (s *Service) RemoveUser(ctx context.Context, p Principal, username string, 
 	if err := s.store.DeleteUser(ctx, username); err != nil {
 		return fmt.Errorf("remove user: %w", err)
 	}
-	s.publish(ctx, events.UserRemoved, events.Warning, p.User.Username, src, "removed "+username)
+	s.publish(ctx, events.UserRemoved, events.Warning, p.User.Username, src, "removed "+username, username)
 	return nil
 }
 
@@ -220,7 +220,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, username strin
 	if err := s.store.SetLockState(ctx, username, LockState{}); err != nil {
 		return "", fmt.Errorf("reset password: %w", err)
 	}
-	s.publish(ctx, events.PasswordReset, events.Warning, p.User.Username, src, "reset password of "+username)
+	s.publish(ctx, events.PasswordReset, events.Warning, p.User.Username, src, "reset password of "+username, username)
 	return temp, nil
 }
 
@@ -235,7 +235,7 @@ func (s *Service) Unlock(ctx context.Context, p Principal, username string, src 
 	if err := s.store.SetLockState(ctx, username, LockState{}); err != nil {
 		return fmt.Errorf("unlock: %w", err)
 	}
-	s.publish(ctx, events.AccountUnlocked, events.Info, p.User.Username, src, "unlocked "+username)
+	s.publish(ctx, events.AccountUnlocked, events.Info, p.User.Username, src, "unlocked "+username, username)
 	return nil
 }
 
@@ -290,7 +290,7 @@ func (s *Service) CreateToken(ctx context.Context, p Principal, name string, ttl
 	if err != nil {
 		return Token{}, err
 	}
-	s.publish(ctx, events.TokenCreated, events.Info, p.User.Username, src, "token "+sess.PublicID()+" "+name)
+	s.publish(ctx, events.TokenCreated, events.Info, p.User.Username, src, "token "+sess.PublicID()+" "+name, name)
 	return Token{Session: sess, Secret: secret}, nil
 }
 
@@ -302,7 +302,7 @@ func (s *Service) RevokeSession(ctx context.Context, p Principal, publicID strin
 		}
 		return fmt.Errorf("revoke: %w", err)
 	}
-	s.publish(ctx, events.TokenRevoked, events.Info, p.User.Username, src, "session "+publicID)
+	s.publish(ctx, events.TokenRevoked, events.Info, p.User.Username, src, "session "+publicID, publicID)
 	return nil
 }
 

@@ -211,8 +211,8 @@ func SecretID(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *Service) publish(ctx context.Context, kind events.Kind, sev events.Severity, user string, src netip.Addr, detail string) {
-	e := events.Event{Time: s.cfg.Now().UTC(), Kind: kind, Severity: sev, User: user, Detail: detail}
+func (s *Service) publish(ctx context.Context, kind events.Kind, sev events.Severity, user string, src netip.Addr, detail string, args ...string) {
+	e := events.Event{Time: s.cfg.Now().UTC(), Kind: kind, Severity: sev, User: user, Detail: detail, Args: args}
 	if src.IsValid() {
 		e.Remote = src.String()
 	}

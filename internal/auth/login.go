@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,10 +185,12 @@ func (s *Service) recordFailure(ctx context.Context, name string, st LockState, 
 	if err := s.store.SetLockState(ctx, name, next); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	s.publish(ctx, events.LoginFailed, events.Warning, name, src, fmt.Sprintf("failure %d of %d", next.Failures, s.cfg.Lockout.MaxFailures))
+	s.publish(ctx, events.LoginFailed, events.Warning, name, src, fmt.Sprintf("failure %d of %d", next.Failures, s.cfg.Lockout.MaxFailures),
+		strconv.Itoa(next.Failures), strconv.Itoa(s.cfg.Lockout.MaxFailures))
 	if locked {
 		s.publish(ctx, events.AccountLocked, events.Critical, name, src,
-			fmt.Sprintf("locked until %s after %d failed logins", next.LockedUntil.UTC().Format(time.RFC3339), next.Failures))
+			fmt.Sprintf("locked until %s after %d failed logins", next.LockedUntil.UTC().Format(time.RFC3339), next.Failures),
+			strconv.Itoa(next.Failures), strconv.Itoa(int(math.Ceil(s.cfg.Lockout.LockPeriod.Minutes()))))
 	}
 	return ErrInvalidCredentials
 }

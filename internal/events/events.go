@@ -59,6 +59,10 @@ type Event struct {
 	User     string    `json:"user,omitempty"`
 	Remote   string    `json:"remote,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	// Args are the values of Detail for display in any language: the UI renders the
+	// message "event.<kind>.detail" with them; an argument written "@key" is itself the
+	// message key to show (a role, a setting).
+	Args []string `json:"args,omitempty"`
 }
 
 // Publisher receives events. Publish must not block for long and never fails the

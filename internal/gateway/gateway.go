@@ -224,7 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
 	m.ln = newLimitListener(ln, perSourceConns, totalConns)
-	m.evlog.Publish(ctx, events.Event{Time: time.Now().UTC(), Kind: events.GatewayStarted, Severity: events.Info, Detail: "firmware " + buildinfo.Version()})
+	m.evlog.Publish(ctx, events.Event{Time: time.Now().UTC(), Kind: events.GatewayStarted, Severity: events.Info, Detail: "firmware " + buildinfo.Version(), Args: []string{buildinfo.Version()}})
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.ServeTLS(m.ln, "", "") }()
 	go m.janitor(ctx)

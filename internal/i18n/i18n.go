@@ -116,6 +116,9 @@ func (p Printer) T(key string, args ...any) string {
 	return p.p.Sprintf(key, args...)
 }
 
+// Has reports whether key is in the catalogue.
+func (p Printer) Has(key string) bool { return p.c.keys[key] }
+
 // Date writes a day in words: "26 November 2031" or "2031年11月26日".
 func (p Printer) Date(t time.Time) string {
 	if p.Tag == Chinese {

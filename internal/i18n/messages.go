@@ -141,6 +141,18 @@ var messages = []entry{
 	{Key: "event.keystore.unreadable", EN: "Sealed keystore could not be opened", ZH: "無法開啟加密金鑰庫"},
 	{Key: "event.certificate.renewed", EN: "Device certificate renewed", ZH: "裝置憑證已更新"},
 	{Key: "event.certificate.renewal_failing", EN: "Device certificate renewal keeps failing", ZH: "裝置憑證更新持續失敗"},
+	{Key: "event.login.failed.detail", EN: "failure %s of %s", ZH: "第 %s 次失敗（上限 %s 次）"},
+	{Key: "event.account.locked.detail", EN: "after %s failed sign-ins, for %s minutes", ZH: "登入失敗 %s 次，鎖定 %s 分鐘"},
+	{Key: "event.user.added.detail", EN: "%s as %s", ZH: "%s（%s）"},
+	{Key: "event.user.removed.detail", EN: "%s", ZH: "%s"},
+	{Key: "event.password.reset.detail", EN: "of %s", ZH: "帳號 %s"},
+	{Key: "event.account.unlocked.detail", EN: "%s", ZH: "%s"},
+	{Key: "event.token.created.detail", EN: "%s", ZH: "%s"},
+	{Key: "event.token.revoked.detail", EN: "%s", ZH: "%s"},
+	{Key: "event.gateway.started.detail", EN: "firmware %s", ZH: "韌體 %s"},
+	{Key: "event.setting.changed.detail", EN: "%s: %s", ZH: "%s：%s"},
+	{Key: "event.certificate.renewed.detail", EN: "valid until %s", ZH: "有效期限至 %s"},
+	{Key: "event.certificate.renewal_failing.detail", EN: "%s attempts failed; the certificate expires on %s", ZH: "已失敗 %s 次；憑證將於 %s 到期"},
 	{Key: "event.setting.changed", EN: "Security setting changed", ZH: "安全設定已變更"},
 
 	// Account.

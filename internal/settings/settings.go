@@ -104,6 +104,13 @@ type State struct {
 	SetupCompleted bool
 }
 
+func onOff(v bool) string {
+	if v {
+		return "@setting.on"
+	}
+	return "@setting.off"
+}
+
 // Get returns the current state, defaults filled in.
 func (s *Service) Get(ctx context.Context) (State, error) {
 	raw, err := s.store.Settings(ctx)
@@ -150,7 +157,7 @@ func (s *Service) Change(ctx context.Context, p auth.Principal, values map[Key]b
 	for _, d := range Defs {
 		if v, ok := values[d.Key]; ok && v != cur.Values[d.Key] {
 			e := events.Event{Time: s.now().UTC(), Kind: events.SettingChanged, Severity: events.Info, User: p.User.Username,
-				Detail: fmt.Sprintf("%s set to %v", d.Key, v)}
+				Detail: fmt.Sprintf("%s set to %v", d.Key, v), Args: []string{"@setting." + string(d.Key), onOff(v)}}
 			if src.IsValid() {
 				e.Remote = src.String()
 			}

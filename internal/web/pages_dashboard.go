@@ -91,14 +91,24 @@ func (s *Server) posture(v *view, st settings.State) []postureRow {
 	return rows
 }
 
-// eventText describes an event in the user's language; unknown kinds show their code.
+// eventText describes an event in the user's language: its kind's message and, when the
+// catalogue has one, the detail message filled with the event's arguments. The English
+// Detail text is for logs and never shown. Unknown kinds show their code.
 func eventText(v *view, e events.Event) string {
 	key := "event." + string(e.Kind)
-	if v.p.T(key) == "["+key+"]" {
+	if !v.has(key) {
 		return string(e.Kind)
 	}
-	if e.Detail != "" {
-		return v.T(key) + " · " + e.Detail
+	text := v.T(key)
+	if dk := key + ".detail"; v.has(dk) && len(e.Args) > 0 {
+		args := make([]any, len(e.Args))
+		for i, a := range e.Args {
+			if k, ok := strings.CutPrefix(a, "@"); ok && v.has(k) {
+				a = v.T(k)
+			}
+			args[i] = a
+		}
+		text += " · " + v.T(dk, args...)
 	}
-	return v.T(key)
+	return text
 }

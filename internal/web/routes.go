@@ -31,6 +31,9 @@ type route struct {
 	perm   auth.Permission
 	stage  stage
 	handle func(w http.ResponseWriter, r *http.Request, c *call) error
+	// page is where a form action's user returns after confirming their password;
+	// empty means the request's own path (pages).
+	page string
 }
 
 // call is a request with its resolved caller and prepared view.
@@ -43,29 +46,29 @@ type call struct {
 // routes lists every page and action of the UI.
 func (s *Server) routes() []route {
 	return []route{
-		{"GET /login", "", stagePassword, s.loginPage},
-		{"POST /login", "", stagePassword, s.loginSubmit},
-		{"POST /lang", "", stagePassword, s.setLanguage},
-		{"POST /logout", auth.PermOwnSession, stagePassword, s.logout},
-		{"GET /setup/password", auth.PermChangePassword, stagePassword, s.setupPasswordPage},
-		{"POST /setup/password", auth.PermChangePassword, stagePassword, s.setupPasswordSubmit},
-		{"GET /setup/settings", auth.PermChangeSettings, stageSetup, s.setupSettingsPage},
-		{"POST /setup/settings", auth.PermChangeSettings, stageSetup, s.setupSettingsSubmit},
-		{"GET /setup/done", auth.PermViewDevice, stageReady, s.setupDonePage},
-		{"GET /{$}", auth.PermViewDevice, stageReady, s.dashboard},
-		{"GET /account", auth.PermOwnSession, stageReady, s.accountPage},
-		{"POST /account/password", auth.PermChangePassword, stageReady, s.accountPassword},
-		{"POST /account/signout-all", auth.PermOwnSession, stageReady, s.signOutAll},
-		{"POST /account/sessions/revoke", auth.PermOwnSession, stageReady, s.revokeSession},
-		{"GET /users", auth.PermManageUsers, stageReady, s.usersPage},
-		{"POST /users/add", auth.PermManageUsers, stageReady, s.addUser},
-		{"POST /users/reset", auth.PermManageUsers, stageReady, s.resetUser},
-		{"POST /users/unlock", auth.PermUnlockUsers, stageReady, s.unlockUser},
-		{"POST /users/remove", auth.PermManageUsers, stageReady, s.removeUser},
-		{"GET /settings", auth.PermViewSettings, stageReady, s.settingsPage},
-		{"POST /settings", auth.PermChangeSettings, stageReady, s.settingsSubmit},
-		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage},
-		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit},
+		{"GET /login", "", stagePassword, s.loginPage, ""},
+		{"POST /login", "", stagePassword, s.loginSubmit, ""},
+		{"POST /lang", "", stagePassword, s.setLanguage, ""},
+		{"POST /logout", auth.PermOwnSession, stagePassword, s.logout, ""},
+		{"GET /setup/password", auth.PermChangePassword, stagePassword, s.setupPasswordPage, ""},
+		{"POST /setup/password", auth.PermChangePassword, stagePassword, s.setupPasswordSubmit, ""},
+		{"GET /setup/settings", auth.PermChangeSettings, stageSetup, s.setupSettingsPage, ""},
+		{"POST /setup/settings", auth.PermChangeSettings, stageSetup, s.setupSettingsSubmit, "/setup/settings"},
+		{"GET /setup/done", auth.PermViewDevice, stageReady, s.setupDonePage, ""},
+		{"GET /{$}", auth.PermViewDevice, stageReady, s.dashboard, ""},
+		{"GET /account", auth.PermOwnSession, stageReady, s.accountPage, ""},
+		{"POST /account/password", auth.PermChangePassword, stageReady, s.accountPassword, "/account"},
+		{"POST /account/signout-all", auth.PermOwnSession, stageReady, s.signOutAll, "/account"},
+		{"POST /account/sessions/revoke", auth.PermOwnSession, stageReady, s.revokeSession, "/account"},
+		{"GET /users", auth.PermManageUsers, stageReady, s.usersPage, ""},
+		{"POST /users/add", auth.PermManageUsers, stageReady, s.addUser, "/users"},
+		{"POST /users/reset", auth.PermManageUsers, stageReady, s.resetUser, "/users"},
+		{"POST /users/unlock", auth.PermUnlockUsers, stageReady, s.unlockUser, "/users"},
+		{"POST /users/remove", auth.PermManageUsers, stageReady, s.removeUser, "/users"},
+		{"GET /settings", auth.PermViewSettings, stageReady, s.settingsPage, ""},
+		{"POST /settings", auth.PermChangeSettings, stageReady, s.settingsSubmit, "/settings"},
+		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage, ""},
+		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit, ""},
 	}
 }
 
@@ -131,7 +134,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, rt route, c *call) 
 	if err := rt.handle(w, r, c); err != nil {
 		switch {
 		case errors.Is(err, auth.ErrReauthRequired):
-			redirect(w, r, "/reauth?next="+url.QueryEscape(r.URL.Path), "")
+			back := rt.page
+			if back == "" {
+				back = r.URL.Path
+			}
+			redirect(w, r, "/reauth?next="+url.QueryEscape(back), "")
 		case errors.Is(err, auth.ErrForbidden):
 			s.errorPage(w, c, http.StatusForbidden, "error.forbidden.title", "error.forbidden.text")
 		default:

@@ -32,6 +32,8 @@ type view struct {
 // T translates a message key; templates call it as {{$.T "key" args...}}.
 func (v *view) T(key string, args ...any) string { return v.p.T(key, args...) }
 
+func (v *view) has(key string) bool { return v.p.Has(key) }
+
 type langChoice struct {
 	Code, Label string
 	Current     bool

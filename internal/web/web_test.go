@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,19 @@ var label = mustGeneratePassword()
 type ui struct {
 	t   testing.TB
 	srv *httptest.Server
+	clk *clock
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 func newUI(t testing.TB) *ui {
@@ -38,12 +52,13 @@ func newUI(t testing.TB) *ui {
 	h := auth.Hasher{Iterations: auth.MinIterations}
 	hash, _ := h.Hash(label)
 	ev := &sqlite.EventLog{DB: db}
-	svc, err := auth.New(auth.Config{Hasher: h, DefaultPasswordHash: hash, DeviceWords: []string{"HG-100"}}, db, ev)
+	clk := &clock{now: time.Now()}
+	svc, err := auth.New(auth.Config{Hasher: h, DefaultPasswordHash: hash, DeviceWords: []string{"HG-100"}, Now: clk.Now}, db, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.EnsureOwner(ctx, "owner", hash)
-	a, err := api.New(api.Config{Auth: svc, Settings: settings.New(db, svc, ev, nil), Events: ev, Device: api.Device{
+	a, err := api.New(api.Config{Auth: svc, Settings: settings.New(db, svc, ev, clk.Now), Events: ev, Now: clk.Now, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34", FirmwareVersion: "1.0.0",
 		SupportEnd: time.Now().AddDate(5, 0, 1).Format(time.DateOnly), FIPSMode: true, CryptoModule: "v1.0.0",
 	}})
@@ -52,7 +67,7 @@ func newUI(t testing.TB) *ui {
 	}
 	srv := httptest.NewTLSServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return &ui{t: t, srv: srv}
+	return &ui{t: t, srv: srv, clk: clk}
 }
 
 type browser struct {
@@ -291,4 +306,22 @@ func mustGeneratePassword() string {
 		panic(err)
 	}
 	return p
+}
+
+// A form action that needs a fresh password sends the user to confirm it, then back to
+// the page holding the form.
+func TestReauthReturnsToTheFormPage(t *testing.T) {
+	u := newUI(t)
+	b := u.setUpOwner("en")
+	u.clk.Advance(11 * time.Minute)
+	for action, page := range map[string]string{"/users/add": "/users", "/settings": "/settings"} {
+		p := b.post(page, action, url.Values{"username": {"cousin"}, "role": {"member"}, "auto_update": {"on"}, "update_notifications": {"on"}, "telemetry": {"off"}})
+		if p.status != 303 || p.location != "/reauth?next="+url.QueryEscape(page) {
+			t.Fatalf("stale %s: %d → %q", action, p.status, p.location)
+		}
+	}
+	p := b.post("/reauth?next=%2Fusers", "/reauth", url.Values{"password": {"quiet river morning"}, "next": {"/users"}})
+	if p.status != 303 || p.location != "/users?m=reauthed" {
+		t.Fatalf("confirm: %d → %q", p.status, p.location)
+	}
 }

@@ -29,7 +29,6 @@ import (
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
-	"github.com/google/go-tpm/tpm2/transport/linuxudstpm"
 )
 
 // Wrapper seals and unseals the data key with a TPM.
@@ -47,7 +46,7 @@ func Open(path string) (*Wrapper, error) {
 	}
 	var t transport.TPMCloser
 	if st.Mode()&os.ModeSocket != 0 {
-		t, err = linuxudstpm.Open(path)
+		t = transport.FromReadWriteCloser(&socketConn{path: path})
 	} else {
 		t, err = linuxtpm.Open(path)
 	}

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -26,8 +28,12 @@ func (l *EventLog) Publish(ctx context.Context, e events.Event) {
 			slog.String("remote", e.Remote), slog.String("detail", e.Detail))
 	}
 	ctx = context.WithoutCancel(ctx)
-	_, err := l.DB.db.ExecContext(ctx, `INSERT INTO events (time, kind, severity, username, remote, detail) VALUES (?,?,?,?,?,?)`,
-		ts(e.Time), string(e.Kind), string(e.Severity), e.User, e.Remote, e.Detail)
+	args, _ := json.Marshal(e.Args)
+	if e.Args == nil {
+		args = []byte("[]")
+	}
+	_, err := l.DB.db.ExecContext(ctx, `INSERT INTO events (time, kind, severity, username, remote, detail, args) VALUES (?,?,?,?,?,?,?)`,
+		ts(e.Time), string(e.Kind), string(e.Severity), e.User, e.Remote, e.Detail, string(args))
 	if err == nil {
 		_, err = l.DB.db.ExecContext(ctx, `DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?`, l.DB.maxEvents)
 	}
@@ -41,7 +47,7 @@ func (l *EventLog) Events(ctx context.Context, q events.Query) ([]events.Event, 
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
-	query := `SELECT id, time, kind, severity, username, remote, detail FROM events`
+	query := `SELECT id, time, kind, severity, username, remote, detail, args FROM events`
 	var args []any
 	if len(q.Kinds) > 0 {
 		query += ` WHERE kind IN (?` + strings.Repeat(",?", len(q.Kinds)-1) + `)`
@@ -60,9 +66,12 @@ func (l *EventLog) Events(ctx context.Context, q events.Query) ([]events.Event, 
 	for rows.Next() {
 		var e events.Event
 		var t int64
-		var kind, sev string
-		if err := rows.Scan(&e.ID, &t, &kind, &sev, &e.User, &e.Remote, &e.Detail); err != nil {
+		var kind, sev, args string
+		if err := rows.Scan(&e.ID, &t, &kind, &sev, &e.User, &e.Remote, &e.Detail, &args); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(args), &e.Args); err != nil {
+			return nil, fmt.Errorf("event %d: args: %w", e.ID, err)
 		}
 		e.Time, e.Kind, e.Severity = fromTS(t), events.Kind(kind), events.Severity(sev)
 		out = append(out, e)

@@ -112,6 +112,7 @@ var migrations = []string{
 		key TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	`ALTER TABLE events ADD COLUMN args TEXT NOT NULL DEFAULT '[]';`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {
