@@ -99,7 +99,7 @@ func (d *demo) ensureState() (provision.Label, error) {
 			return provision.Label{}, err
 		}
 	}
-	if err := provision.InitVendor(d.path("vendor"), "Hearth Labs", time.Now()); err != nil {
+	if err := provision.InitVendor(d.path("vendor"), "Hearth Labs", nil, time.Now()); err != nil {
 		return provision.Label{}, err
 	}
 	lbl, err := provision.Device(provision.Request{VendorDir: d.path("vendor"), OutDir: d.path("gateway"), Model: "HG-100", Name: "Hearth Gateway"})

@@ -32,7 +32,7 @@ type rig struct {
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	v := filepath.Join(t.TempDir(), "vendor")
-	if err := provision.InitVendor(v, "Hearth Labs", time.Now()); err != nil {
+	if err := provision.InitVendor(v, "Hearth Labs", nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	d := filepath.Join(t.TempDir(), "device")

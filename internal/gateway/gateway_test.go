@@ -22,7 +22,7 @@ import (
 func provisioned(t *testing.T) string {
 	t.Helper()
 	v := filepath.Join(t.TempDir(), "vendor")
-	if err := provision.InitVendor(v, "Hearth Labs", time.Now()); err != nil {
+	if err := provision.InitVendor(v, "Hearth Labs", nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	d := filepath.Join(t.TempDir(), "device")

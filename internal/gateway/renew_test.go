@@ -42,7 +42,7 @@ type renewalRig struct {
 func newRenewalRig(t *testing.T) *renewalRig {
 	t.Helper()
 	v := filepath.Join(t.TempDir(), "vendor")
-	if err := provision.InitVendor(v, "Hearth Labs", time.Now()); err != nil {
+	if err := provision.InitVendor(v, "Hearth Labs", nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	d := filepath.Join(t.TempDir(), "device")

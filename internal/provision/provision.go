@@ -40,11 +40,13 @@ const vendorFile = "vendor.json"
 
 // InitVendor creates a vendor directory: description, CA, and the TLS certificate of the
 // vendor services for localhost (IssueServiceCert replaces it for other names).
-func InitVendor(dir, name string, now time.Time) error {
+// serviceDomains are the DNS domains of the vendor's online services that the CAs may
+// certify besides local names.
+func InitVendor(dir, name string, serviceDomains []string, now time.Time) error {
 	if name == "" || len(name) > 64 || strings.TrimSpace(name) != name {
 		return errors.New("init vendor: vendor name must be 1-64 characters without surrounding spaces")
 	}
-	if err := vendorca.Init(dir, name, now); err != nil {
+	if err := vendorca.Init(dir, name, serviceDomains, now); err != nil {
 		return err
 	}
 	ca, err := vendorca.Load(dir)

@@ -24,7 +24,7 @@ var now = time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 func vendor(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "vendor")
-	if err := InitVendor(dir, "Hearth Labs", now); err != nil {
+	if err := InitVendor(dir, "Hearth Labs", nil, now); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -238,5 +238,22 @@ func TestServerCertificateDisclosesNoIdentity(t *testing.T) {
 	os.WriteFile(filepath.Join(d, identity.FactoryDir, identity.ServerCertFile), foreign, 0o644)
 	if _, err := loadID(t, d); !errors.Is(err, identity.ErrMismatch) {
 		t.Fatalf("HTTPS certificate of another unit: %v", err)
+	}
+}
+
+// The vendor CAs certify only local names and addresses (and the vendor's service
+// domains): trusting the vendor root to reach a device trusts it for nothing else.
+func TestCAsAreNameConstrained(t *testing.T) {
+	v := vendor(t)
+	out := filepath.Join(t.TempDir(), "d")
+	_, err := Device(Request{VendorDir: v, OutDir: out, Model: "HG-100", Name: "Hearth Gateway", Now: now,
+		DNSNames: []string{"www.bank.example"}, Hasher: auth.Hasher{Iterations: auth.MinIterations}})
+	if err == nil {
+		t.Fatal("a device certificate for a public name was provisioned")
+	}
+	d, err := Device(Request{VendorDir: v, OutDir: filepath.Join(t.TempDir(), "ok"), Model: "HG-100", Name: "Hearth Gateway", Now: now,
+		DNSNames: []string{"hearth-1234.local"}, IPs: []string{"192.168.1.20"}, Hasher: auth.Hasher{Iterations: auth.MinIterations}})
+	if err != nil || d.Serial == "" {
+		t.Fatalf("a local name was refused: %v", err)
 	}
 }

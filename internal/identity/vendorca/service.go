@@ -57,6 +57,9 @@ func (ca *CA) IssueServiceCert(dir string, dnsNames, ips []string, now time.Time
 	if err != nil {
 		return err
 	}
+	if err := ca.verify(cert, x509.ExtKeyUsageServerAuth, now); err != nil {
+		return err
+	}
 	if err := writeKey(filepath.Join(dir, ServiceKeyFile), key); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -59,8 +60,32 @@ type CA struct {
 	key     crypto.Signer
 }
 
-// Init creates the root and issuing CA in dir for vendor.
-func Init(dir, vendor string, now time.Time) error {
+// LocalDomains and LocalRanges are the names the vendor CAs may certify besides the
+// vendor's own service domains: the names and addresses a home device is reached by.
+// The constraint is written into both CA certificates, so a user who trusts the vendor
+// root in a browser (to reach the device without warnings) trusts it for nothing else.
+var (
+	LocalDomains = []string{"localhost", "local", "home.arpa"}
+	LocalRanges  = []string{"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "::1/128", "fc00::/7", "fe80::/10"}
+)
+
+// constrain limits a CA certificate to the local names and the given service domains.
+func constrain(tmpl *x509.Certificate, serviceDomains []string) error {
+	tmpl.PermittedDNSDomainsCritical = true
+	tmpl.PermittedDNSDomains = append(append([]string(nil), LocalDomains...), serviceDomains...)
+	for _, r := range LocalRanges {
+		_, n, err := net.ParseCIDR(r)
+		if err != nil {
+			return err
+		}
+		tmpl.PermittedIPRanges = append(tmpl.PermittedIPRanges, n)
+	}
+	return nil
+}
+
+// Init creates the root and issuing CA in dir for vendor. serviceDomains are the DNS
+// domains of the vendor's online services (besides local names).
+func Init(dir, vendor string, serviceDomains []string, now time.Time) error {
 	if _, err := os.Stat(filepath.Join(dir, RootCertFile)); err == nil {
 		return ErrExists
 	}
@@ -73,12 +98,16 @@ func Init(dir, vendor string, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("init vendor CA: %w", err)
 	}
-	root, err := sign(&x509.Certificate{
+	rootTmpl := &x509.Certificate{
 		Subject:   pkix.Name{Organization: []string{vendor}, CommonName: vendor + " Root CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(RootValidity),
 		IsCA: true, BasicConstraintsValid: true, MaxPathLen: 1,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}, nil, &rootKey.PublicKey, rootKey)
+	}
+	if err := constrain(rootTmpl, serviceDomains); err != nil {
+		return err
+	}
+	root, err := sign(rootTmpl, nil, &rootKey.PublicKey, rootKey)
 	if err != nil {
 		return err
 	}
@@ -86,12 +115,16 @@ func Init(dir, vendor string, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("init vendor CA: %w", err)
 	}
-	iss, err := sign(&x509.Certificate{
+	issTmpl := &x509.Certificate{
 		Subject:   pkix.Name{Organization: []string{vendor}, CommonName: vendor + " Device Issuing CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(IssuingValidity),
 		IsCA: true, BasicConstraintsValid: true, MaxPathLen: 0, MaxPathLenZero: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}, root, &issKey.PublicKey, rootKey)
+	}
+	if err := constrain(issTmpl, serviceDomains); err != nil {
+		return err
+	}
+	iss, err := sign(issTmpl, root, &issKey.PublicKey, rootKey)
 	if err != nil {
 		return err
 	}
@@ -180,7 +213,24 @@ func (ca *CA) IssueServer(req DeviceRequest, now time.Time) (*x509.Certificate, 
 		}
 		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 	}
-	return ca.issueLeaf(tmpl, req, now)
+	cert, err := ca.issueLeaf(tmpl, req, now)
+	if err != nil {
+		return nil, err
+	}
+	return cert, ca.verify(cert, x509.ExtKeyUsageServerAuth, now)
+}
+
+// verify checks an issued certificate against the CA chain, name constraints included,
+// so the CA never hands out a certificate that devices or browsers would refuse.
+func (ca *CA) verify(c *x509.Certificate, usage x509.ExtKeyUsage, now time.Time) error {
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(ca.Root)
+	inter.AddCert(ca.Issuing)
+	_, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{usage}})
+	if err != nil {
+		return fmt.Errorf("issued certificate fails its own chain (names outside the CA's constraints?): %w", err)
+	}
+	return nil
 }
 
 func (ca *CA) issueLeaf(tmpl *x509.Certificate, req DeviceRequest, now time.Time) (*x509.Certificate, error) {
