@@ -21,12 +21,16 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/buildinfo"
 	"hearth/internal/gateway"
+	"hearth/internal/update"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, gateway.ErrRestart) {
+			os.Exit(update.ExitRestart)
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "hearthd:", err)
 		}

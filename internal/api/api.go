@@ -15,6 +15,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/events"
 	"hearth/internal/settings"
+	"hearth/internal/update"
 	"hearth/internal/web"
 )
 
@@ -34,11 +36,20 @@ type Config struct {
 	Auth     *auth.Service
 	Settings *settings.Service
 	Events   events.Log
-	Device   Device
-	Log      *slog.Logger     // nil: discard
-	Now      func() time.Time // nil: time.Now
+	// Updates is the update scheduler; nil when updates are unavailable.
+	Updates Updates
+	Device  Device
+	Log     *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now
 	// MaxBody bounds request bodies; 0 means 16 KiB.
 	MaxBody int64
+}
+
+// Updates is what the API needs of the update scheduler.
+type Updates interface {
+	Status() update.Status
+	CheckNow(ctx context.Context) update.Status
+	InstallNow(ctx context.Context) error
 }
 
 // Server serves the API.

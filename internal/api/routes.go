@@ -55,6 +55,10 @@ func (s *Server) routes() []route {
 		{"GET", "/settings", auth.PermViewSettings, false, s.getSettings},
 		{"PUT", "/settings", auth.PermChangeSettings, false, s.changeSettings},
 		{"POST", "/password/check", auth.PermChangePassword, true, s.checkPassword},
+		{"GET", "/update", auth.PermViewDevice, false, s.getUpdate},
+		{"POST", "/update/check", auth.PermCheckUpdates, false, s.checkUpdate},
+		{"POST", "/update/install", auth.PermInstallUpdates, false, s.installUpdate},
+		{"PUT", "/update/settings", auth.PermChangeSettings, false, s.changeUpdateSettings},
 	}
 }
 

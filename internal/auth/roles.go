@@ -32,6 +32,8 @@ const (
 	PermViewEvents     Permission = "events.view"
 	PermViewSettings   Permission = "settings.view"
 	PermChangeSettings Permission = "settings.change"
+	PermCheckUpdates   Permission = "updates.check"
+	PermInstallUpdates Permission = "updates.install"
 )
 
 // PrivilegeRow is one line of the privilege table.
@@ -61,6 +63,8 @@ var Privileges = []PrivilegeRow{
 	{PermViewEvents, "read the security event log", []Role{RoleOwner}, false},
 	{PermViewSettings, "see the security settings and the security posture", []Role{RoleOwner, RoleMember}, false},
 	{PermChangeSettings, "change security settings (updates, notifications, telemetry)", []Role{RoleOwner}, true},
+	{PermCheckUpdates, "check for updates now", []Role{RoleOwner}, false},
+	{PermInstallUpdates, "install an update now, or from a file", []Role{RoleOwner}, true},
 }
 
 // Allowed reports whether role r holds permission p.

@@ -37,7 +37,13 @@ const (
 	SettingChanged     Kind = "setting.changed"
 	// CertificateRenewed and CertificateRenewalFailing report the device certificate's
 	// lifecycle.
-	CertificateRenewed        Kind = "certificate.renewed"
+	CertificateRenewed Kind = "certificate.renewed"
+	// Firmware and updates.
+	FirmwareRejected          Kind = "firmware.rejected"
+	UpdateAvailable           Kind = "update.available"
+	UpdateInstalled           Kind = "update.installed"
+	UpdateRolledBack          Kind = "update.rolled_back"
+	UpdateFailed              Kind = "update.failed"
 	CertificateRenewalFailing Kind = "certificate.renewal_failing"
 )
 

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
+	"hearth/internal/update"
 )
 
 // Config configures the gateway.
@@ -87,6 +89,10 @@ type Main struct {
 	id     atomic.Pointer[identity.Identity]
 	server *http.Server
 	ln     net.Listener
+	ks     *keystore.Store
+	// updates is nil when the device has no A/B slots or no vendor services.
+	updates *update.Scheduler
+	restart chan struct{}
 	// closers release what Close must release besides the database.
 	closers []func() error
 }
@@ -107,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Main, error) {
 	if buildinfo.Release() && !fips {
 		return nil, errors.New("gateway: release builds run only in FIPS 140-3 mode (GODEBUG=fips140=on)")
 	}
-	m := &Main{cfg: cfg, log: cfg.Log}
+	m := &Main{cfg: cfg, log: cfg.Log, restart: make(chan struct{}, 1)}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -133,6 +139,7 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	m.id.Store(id)
+	m.ks = ks
 	fields, err := ks.Field("db-fields")
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -192,7 +199,10 @@ func (m *Main) buildServer() error {
 	fips, module := buildinfo.FIPS()
 	info := m.identity().Info
 	set := settings.New(m.db, m.auth, m.evlog, nil)
-	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Device: api.Device{
+	if err := m.newUpdates(set); err != nil {
+		return err
+	}
+	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Updates: m.updatesOrNil(), Device: api.Device{
 		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
 		FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
 	}})
@@ -236,19 +246,68 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		go r.run(ctx, renewTick)
 	}
+	if m.updates != nil {
+		go m.updates.Run(ctx)
+	}
 	if err := m.writeReady(); err != nil {
 		m.server.Close()
 		return err
 	}
 	m.log.Info("gateway ready", "https_addr", m.Addr())
+	var stopped error
 	select {
 	case err := <-errc:
 		return fmt.Errorf("gateway: serve: %w", err)
 	case <-ctx.Done():
+	case <-m.restart:
+		stopped = ErrRestart
 	}
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	return m.server.Shutdown(shut)
+	return errors.Join(m.server.Shutdown(shut), stopped)
+}
+
+// ErrRestart is returned by Run when an update was installed and hearthd must end so
+// the launcher starts the new slot.
+var ErrRestart = errors.New("gateway: restarting into an installed update")
+
+// requestRestart asks Run to end with ErrRestart.
+func (m *Main) requestRestart() {
+	select {
+	case m.restart <- struct{}{}:
+	default:
+	}
+}
+
+// newUpdates sets up the update agent when the device runs from A/B slots and knows its
+// vendor services.
+func (m *Main) newUpdates(set *settings.Service) error {
+	if m.cfg.CloudURL == "" {
+		return nil
+	}
+	if _, err := update.LoadState(m.cfg.DataDir); err != nil {
+		m.log.Info("updates unavailable: not running from A/B slots", "err", err)
+		return nil
+	}
+	_, client, err := m.vendorClient(m.cfg.CloudURL)
+	if err != nil {
+		return err
+	}
+	agent, err := update.NewAgent(update.AgentConfig{DataDir: m.cfg.DataDir, RepositoryURL: strings.TrimSuffix(m.cfg.CloudURL, "/") + "/tuf",
+		Client: client, Vault: m.ks, Serial: m.identity().Info.Serial, Current: buildinfo.Version(), Log: m.log, Now: m.now})
+	if err != nil {
+		return err
+	}
+	m.updates = update.NewScheduler(agent, set, m.evlog, m.requestRestart)
+	return nil
+}
+
+// updatesOrNil returns the scheduler as the API's interface, or a nil interface.
+func (m *Main) updatesOrNil() api.Updates {
+	if m.updates == nil {
+		return nil
+	}
+	return m.updates
 }
 
 // Addr is the address the gateway listens on, once Run has started.

@@ -48,19 +48,31 @@ const (
 )
 
 func newRenewer(m *Main, cloudURL string, now func() time.Time, tick time.Duration) (*renewer, error) {
+	u, client, err := m.vendorClient(cloudURL)
+	if err != nil {
+		return nil, err
+	}
+	return &renewer{m: m, base: u, now: now, maxSkip: int(renewMaxBackoff / tick), client: client}, nil
+}
+
+// vendorClient is the HTTP client for the vendor services: the vendor root pinned, the
+// device's identity certificate presented (read at each handshake, so a renewed one is
+// used at once).
+func (m *Main) vendorClient(cloudURL string) (*url.URL, *http.Client, error) {
 	u, err := url.Parse(cloudURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("gateway: cloud URL must be https://host[:port], got %q", cloudURL)
+		return nil, nil, fmt.Errorf("gateway: cloud URL must be https://host[:port], got %q", cloudURL)
 	}
-	r := &renewer{m: m, base: u, now: now, maxSkip: int(renewMaxBackoff / tick)}
 	tlsCfg, err := tlspolicy.MutualClient(m.identity().Roots, u.Hostname(), func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 		return m.identity().ClientCertificate(), nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	return r, nil
+	// No overall timeout: update downloads are long; requests carry their own contexts
+	// and the transport bounds the handshake and the wait for headers.
+	return u, &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, TLSHandshakeTimeout: 15 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second, IdleConnTimeout: 90 * time.Second}}, nil
 }
 
 func (r *renewer) run(ctx context.Context, tick time.Duration) {
@@ -131,7 +143,9 @@ func (r *renewer) renew(ctx context.Context, id *identity.Identity) (*identity.I
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/pkcs10")
-	res, err := r.client.Do(req)
+	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := r.client.Do(req.WithContext(ctx2))
 	if err != nil {
 		return nil, fmt.Errorf("renewal request: %w", err)
 	}

@@ -66,7 +66,14 @@ func Lookup(k Key) (Def, bool) {
 // ErrUnknown reports a setting that does not exist.
 var ErrUnknown = errors.New("settings: unknown setting")
 
-const setupKey = "setup_completed_at"
+const (
+	setupKey                 = "setup_completed_at"
+	updatesDeferredKey       = "update_deferred_until"
+	notificationsDeferredKey = "notifications_deferred_until"
+)
+
+// MaxDeferral is the longest an owner may postpone updates or notifications.
+const MaxDeferral = 30 * 24 * time.Hour
 
 // Store keeps raw values by key.
 type Store interface {
@@ -102,6 +109,17 @@ func New(store Store, authz Authorizer, pub events.Publisher, now func() time.Ti
 type State struct {
 	Values         map[Key]bool
 	SetupCompleted bool
+	// UpdatesDeferredUntil and NotificationsDeferredUntil postpone automatic installs and
+	// update notifications; zero means not postponed.
+	UpdatesDeferredUntil, NotificationsDeferredUntil time.Time
+}
+
+// UpdatesDeferred reports whether automatic installs are postponed at now.
+func (st State) UpdatesDeferred(now time.Time) bool { return now.Before(st.UpdatesDeferredUntil) }
+
+// NotificationsDeferred reports whether update notifications are postponed at now.
+func (st State) NotificationsDeferred(now time.Time) bool {
+	return now.Before(st.NotificationsDeferredUntil)
 }
 
 func onOff(v bool) string {
@@ -118,6 +136,8 @@ func (s *Service) Get(ctx context.Context) (State, error) {
 		return State{}, fmt.Errorf("settings: %w", err)
 	}
 	st := State{Values: map[Key]bool{}, SetupCompleted: raw[setupKey] != ""}
+	st.UpdatesDeferredUntil, _ = time.Parse(time.RFC3339, raw[updatesDeferredKey])
+	st.NotificationsDeferredUntil, _ = time.Parse(time.RFC3339, raw[notificationsDeferredKey])
 	for _, d := range Defs {
 		st.Values[d.Key] = d.Default
 		if v, ok := raw[string(d.Key)]; ok {
@@ -163,6 +183,42 @@ func (s *Service) Change(ctx context.Context, p auth.Principal, values map[Key]b
 			}
 			s.events.Publish(ctx, e)
 		}
+	}
+	return s.Get(ctx)
+}
+
+// ErrDeferral reports a postponement outside (0, MaxDeferral].
+var ErrDeferral = errors.New("settings: updates and notifications can be postponed by up to 30 days")
+
+// Defer postpones automatic installs and/or notifications by the given durations (nil
+// leaves one as it is, zero ends a postponement). Owner only, with a recent password.
+//
+// TS-0045 5.3.1.6: the user can defer updates and update notifications.
+func (s *Service) Defer(ctx context.Context, p auth.Principal, updates, notifications *time.Duration, src netip.Addr) (State, error) {
+	if err := s.authz.Authorize(p, auth.PermChangeSettings); err != nil {
+		return State{}, err
+	}
+	raw := map[string]string{}
+	for key, d := range map[string]*time.Duration{updatesDeferredKey: updates, notificationsDeferredKey: notifications} {
+		if d == nil {
+			continue
+		}
+		if *d < 0 || *d > MaxDeferral {
+			return State{}, ErrDeferral
+		}
+		raw[key] = ""
+		if *d > 0 {
+			raw[key] = s.now().Add(*d).UTC().Format(time.RFC3339)
+		}
+		e := events.Event{Time: s.now().UTC(), Kind: events.SettingChanged, Severity: events.Info, User: p.User.Username,
+			Detail: fmt.Sprintf("%s for %s", key, *d), Args: []string{"@setting." + key, d.Round(time.Hour).String()}}
+		if src.IsValid() {
+			e.Remote = src.String()
+		}
+		s.events.Publish(ctx, e)
+	}
+	if err := s.store.SetSettings(ctx, raw); err != nil {
+		return State{}, fmt.Errorf("settings: %w", err)
 	}
 	return s.Get(ctx)
 }

@@ -79,3 +79,24 @@ func TestChangeNeedsAuthorization(t *testing.T) {
 		t.Fatal("an unauthorised change took effect")
 	}
 }
+
+// TS-0045 5.3.1.6: updates and notifications can be postponed, within bounds.
+func TestDefer(t *testing.T) {
+	s, _ := newService(t, authz{})
+	ctx := context.Background()
+	week, zero, tooLong := 7*24*time.Hour, time.Duration(0), 31*24*time.Hour
+	st, err := s.Defer(ctx, auth.Principal{}, &week, nil, netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !st.UpdatesDeferred(now) || st.NotificationsDeferred(now) || st.UpdatesDeferred(now.Add(8*24*time.Hour)) {
+		t.Fatalf("after deferring updates a week: %+v", st)
+	}
+	if st, _ = s.Defer(ctx, auth.Principal{}, &zero, nil, netip.Addr{}); st.UpdatesDeferred(now) {
+		t.Fatal("postponement not ended")
+	}
+	if _, err := s.Defer(ctx, auth.Principal{}, &tooLong, nil, netip.Addr{}); !errors.Is(err, settings.ErrDeferral) {
+		t.Fatalf("31 days: %v", err)
+	}
+}
