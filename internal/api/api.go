@@ -15,7 +15,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -24,7 +23,6 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/events"
 	"hearth/internal/settings"
-	"hearth/internal/update"
 	"hearth/internal/web"
 )
 
@@ -45,12 +43,8 @@ type Config struct {
 	MaxBody int64
 }
 
-// Updates is what the API needs of the update scheduler.
-type Updates interface {
-	Status() update.Status
-	CheckNow(ctx context.Context) update.Status
-	InstallNow(ctx context.Context) error
-}
+// Updates is what the API and the UI need of the update scheduler.
+type Updates = web.Updates
 
 // Server serves the API.
 type Server struct {
@@ -77,7 +71,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log})
+	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log, Updates: cfg.Updates})
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,10 @@ func (s *Server) routes() []route {
 		{"POST /users/remove", auth.PermManageUsers, stageReady, s.removeUser, "/users"},
 		{"GET /settings", auth.PermViewSettings, stageReady, s.settingsPage, ""},
 		{"POST /settings", auth.PermChangeSettings, stageReady, s.settingsSubmit, "/settings"},
+		{"GET /update", auth.PermViewDevice, stageReady, s.updatesPage, ""},
+		{"POST /update/check", auth.PermCheckUpdates, stageReady, s.updateCheck, "/update"},
+		{"POST /update/install", auth.PermInstallUpdates, stageReady, s.updateInstall, "/update"},
+		{"POST /update/settings", auth.PermChangeSettings, stageReady, s.updateSettings, "/update"},
 		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage, ""},
 		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit, ""},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/i18n"
+	"hearth/internal/settings"
 )
 
 // view is what every template receives.
@@ -26,7 +27,9 @@ type view struct {
 	Path      string
 	Flash     string
 	Error     string
-	Page      any
+	// Notice announces an available update on every page.
+	Notice string
+	Page   any
 }
 
 // T translates a message key; templates call it as {{$.T "key" args...}}.
@@ -53,6 +56,7 @@ var navEntries = []struct {
 	{"/account", "nav.account", auth.PermOwnSession},
 	{"/users", "nav.users", auth.PermManageUsers},
 	{"/settings", "nav.settings", auth.PermViewSettings},
+	{"/update", "nav.update", auth.PermViewDevice},
 }
 
 // langCookie remembers an explicit language choice.
@@ -86,6 +90,9 @@ func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
 			}
 		}
 	}
+	if v.User != nil && !v.User.MustChange {
+		v.Notice = s.updateNotice(r, v)
+	}
 	if m := r.URL.Query().Get("m"); flashes[m] {
 		v.Flash = v.T("flash." + m)
 	}
@@ -96,7 +103,26 @@ func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
 // else in the query is ignored, so the parameter cannot inject text.
 var flashes = map[string]bool{
 	"saved": true, "password_changed": true, "signed_out": true, "signed_out_all": true,
-	"unlocked": true, "removed": true, "session_revoked": true, "reauthed": true,
+	"unlocked": true, "removed": true, "session_revoked": true, "reauthed": true, "update_installing": true,
+}
+
+// updateNotice is the banner announcing an available update, unless notifications are
+// off or postponed.
+//
+// TS-0045 5.3.1.11: updates are announced in a clearly visible way.
+func (s *Server) updateNotice(r *http.Request, v *view) string {
+	if s.cfg.Updates == nil {
+		return ""
+	}
+	a := s.cfg.Updates.Status().Available
+	if a == nil {
+		return ""
+	}
+	st, err := s.cfg.Settings.Get(r.Context())
+	if err != nil || !st.Values[settings.UpdateNotifications] || st.NotificationsDeferred(s.cfg.Now()) {
+		return ""
+	}
+	return v.T("update.banner", a.Version, a.Fixes)
 }
 
 // csrfToken binds forms to the session: HMAC of a constant under the session's stored

@@ -17,6 +17,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -28,6 +29,7 @@ import (
 	"hearth/internal/events"
 	"hearth/internal/i18n"
 	"hearth/internal/settings"
+	"hearth/internal/update"
 )
 
 //go:embed templates/*.html
@@ -48,14 +50,23 @@ type Device struct {
 	CryptoModule    string `json:"crypto_module"`
 }
 
+// Updates is what the UI needs of the update scheduler.
+type Updates interface {
+	Status() update.Status
+	CheckNow(ctx context.Context) update.Status
+	InstallNow(ctx context.Context) error
+}
+
 // Config wires the UI to the domain services.
 type Config struct {
 	Auth     *auth.Service
 	Settings *settings.Service
 	Events   events.Log
-	Device   Device
-	Now      func() time.Time // nil: time.Now
-	Log      *slog.Logger     // nil: discard
+	// Updates is nil when the gateway cannot update itself (no A/B slots).
+	Updates Updates
+	Device  Device
+	Now     func() time.Time // nil: time.Now
+	Log     *slog.Logger     // nil: discard
 }
 
 // Server serves the UI.
