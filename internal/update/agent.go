@@ -21,6 +21,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
 	"hearth/internal/atomicfile"
+	"hearth/internal/release/releaseinfo"
 )
 
 // Errors of checking and installing.
@@ -166,12 +167,12 @@ func (a *Agent) choose(files map[string]*metadata.TargetFiles, targetsJSON []byt
 	rolledBack := false
 	for name, tf := range files {
 		info, err := ParseInfo(tf.Custom)
-		if err != nil || !strings.HasPrefix(name, "hearthd-") || name != "hearthd-"+info.Version {
+		if err != nil || !strings.HasPrefix(name, "hearthd-") || name != releaseinfo.TargetName(info.Version) {
 			continue
 		}
 		v, _ := ParseVersion(info.Version)
 		switch {
-		case v.Compare(current) <= 0, info.Rollout.Withdrawn, info.Rollout.Paused,
+		case v.Compare(current) <= 0, !info.Rollout.Offered(),
 			slices.Contains(st.Refused, info.Version), !InRollout(a.cfg.Serial, info.Version, info.Rollout.Percent):
 			continue
 		case info.SecurityVersion < minSV:
