@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hearth/internal/provision"
+	"hearth/internal/release"
 )
 
 func newInit() *cobra.Command {
@@ -22,6 +23,9 @@ func newInit() *cobra.Command {
 				return errors.New("--dir is required")
 			}
 			if err := provision.InitVendor(dir, vendor, domains, time.Now()); err != nil {
+				return err
+			}
+			if err := release.Init(dir, release.InitOptions{}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "vendor %q initialised in %s\nmove %s/offline to offline storage: it holds the root CA key\n", vendor, dir, dir)

@@ -3,7 +3,14 @@
 //	hearth-cloud init --dir V                       create vendor state (device CA)
 //	hearth-cloud provision --dir V --out D --label L.json
 //	                                                make one device's factory data and label
-//	hearth-cloud serve --dir V [--addr HOST:PORT]   run the online services (certificate renewal)
+//	hearth-cloud serve --dir V [--addr HOST:PORT]   run the online services (certificate renewal,
+//	                                                update repository)
+//	hearth-cloud release --dir V --version X.Y.Z --artifact FILE --notes TEXT --fixes TEXT
+//	                     --interrupts=true|false --rollout PERCENT
+//	                                                sign a firmware release
+//	hearth-cloud rollout | releases | bundle | rotate-key | tuf-init
+//	                                                manage rollouts, list releases, make an
+//	                                                offline bundle, rotate TUF keys
 //
 // init and provision are offline tools: they read the vendor's signing keys and are run
 // on the vendor's secured provisioning host, never on a device. serve holds only online

@@ -11,6 +11,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInit(), newProvision(), newServe())
+	root.AddCommand(newInit(), newProvision(), newServe(),
+		newTUFInit(), newRelease(), newRollout(), newReleases(), newBundle(), newRotateKey())
 	return root
 }

@@ -16,6 +16,7 @@ import (
 	"hearth/internal/atomicfile"
 	"hearth/internal/identity/vendorca"
 	"hearth/internal/provision"
+	"hearth/internal/release"
 )
 
 // demo is one run of the demo in dir.
@@ -100,6 +101,9 @@ func (d *demo) ensureState() (provision.Label, error) {
 		}
 	}
 	if err := provision.InitVendor(d.path("vendor"), "Hearth Labs", nil, time.Now()); err != nil {
+		return provision.Label{}, err
+	}
+	if err := release.Init(d.path("vendor"), release.InitOptions{}); err != nil {
 		return provision.Label{}, err
 	}
 	lbl, err := provision.Device(provision.Request{VendorDir: d.path("vendor"), OutDir: d.path("gateway"), Model: "HG-100", Name: "Hearth Gateway"})

@@ -1,6 +1,6 @@
-// Package cloud is the vendor's online services (hearth-cloud serve): for now the
-// renewal of device certificates; the update repository, telemetry and privacy requests
-// join it in later work.
+// Package cloud is the vendor's online services (hearth-cloud serve): the renewal of
+// device certificates and the TUF update repository (/tuf/metadata, /tuf/targets);
+// telemetry and privacy requests join it in later work.
 //
 // The services hold only online keys: the issuing CA's key (to renew device
 // certificates) and their own TLS key. The root CA key stays offline.
@@ -89,6 +89,7 @@ func (s *Server) TLSConfig() (*tls.Config, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/device/certificate", s.renew)
+	mux.Handle("GET /tuf/", TUFHandler(s.cfg.VendorDir))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such service")
 	})

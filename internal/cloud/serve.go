@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"hearth/internal/atomicfile"
+	"hearth/internal/release"
 )
 
 // ListenAndServe runs the services on addr until ctx ends. readyFile, when set, receives
@@ -38,6 +40,7 @@ func ListenAndServe(ctx context.Context, cfg Config, addr, readyFile string) err
 			return err
 		}
 	}
+	go refreshTUF(ctx, svc.cfg)
 	svc.cfg.Log.Info("vendor services ready", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -47,4 +50,25 @@ func ListenAndServe(ctx context.Context, cfg Config, addr, readyFile string) err
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shut)
+}
+
+// refreshTUF re-signs the repository's timestamp (online key) at start and every hour,
+// so devices always find fresh metadata.
+func refreshTUF(ctx context.Context, cfg Config) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		err := release.RefreshTimestamp(cfg.VendorDir, release.Options{Now: cfg.Now()})
+		switch {
+		case errors.Is(err, release.ErrNotInitialised):
+			cfg.Log.Warn("no update repository in the vendor directory (hearth-cloud tuf-init)")
+		case err != nil:
+			cfg.Log.Error("refresh update repository timestamp", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
