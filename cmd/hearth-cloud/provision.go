@@ -63,6 +63,7 @@ fresh random default password. The password itself is written only to the label 
 	f.StringVar(&req.Username, "username", "owner", "owner account name")
 	f.StringSliceVar(&req.DNSNames, "dns", nil, "DNS names for the HTTPS certificate (default localhost)")
 	f.StringSliceVar(&req.IPs, "ip", nil, "IP addresses for the HTTPS certificate (default 127.0.0.1, ::1)")
+	f.StringVar(&req.Firmware, "firmware", "", "released firmware version to install into the device's first slot (run it with hearth-launcher)")
 	f.StringVar(&tpmPath, "tpm", "", "the device's TPM 2.0 (/dev/tpmrm0 or a swtpm socket) to seal its keystore; empty: a host key")
 	return cmd
 }

@@ -28,6 +28,8 @@ import (
 	"hearth/internal/identity"
 	"hearth/internal/identity/vendorca"
 	"hearth/internal/keystore"
+	"hearth/internal/release"
+	"hearth/internal/update"
 )
 
 // Vendor is the vendor directory's own description, written by InitVendor.
@@ -91,6 +93,9 @@ type Request struct {
 	// DNSNames and IPs the device's HTTPS certificate is valid for; both empty means
 	// localhost, 127.0.0.1 and ::1.
 	DNSNames, IPs []string
+	// Firmware, when set, is the released version installed into the device's first
+	// A/B slot (the device then runs under hearth-launcher and can update itself).
+	Firmware string
 	// Wrapper protects the device's keystore: the device's TPM where it has one; nil
 	// means a host key in the keystore directory.
 	Wrapper keystore.Wrapper
@@ -230,6 +235,9 @@ func writeDevice(req Request, ca *vendorca.CA, info identity.Info) (string, erro
 	if err := ks.Put(identity.DefaultHashRecord, []byte(hash)); err != nil {
 		return "", err
 	}
+	if err := installUpdateTrust(req, ks); err != nil {
+		return "", err
+	}
 	if err := writeFactory(req.OutDir, info, ca, cert, server); err != nil {
 		return "", err
 	}
@@ -342,4 +350,40 @@ func register(vendorDir string, info identity.Info, certDER []byte, now time.Tim
 func WriteLabel(path string, l Label) error {
 	b, _ := json.MarshalIndent(l, "", "  ")
 	return atomicfile.Write(path, append(b, '\n'), 0o600)
+}
+
+// installUpdateTrust seals the vendor's TUF root in the device's keystore (its trust
+// anchor for updates) and, when asked, installs the first firmware into slot a. A vendor
+// without an update repository provisions devices that do not update themselves.
+//
+// TS-0045 5.3.1.9, 5.5.1.1: the key that verifies updates is installed at the factory,
+// sealed against alteration.
+func installUpdateTrust(req Request, ks *keystore.Store) error {
+	root, err := release.TrustedRoot(req.VendorDir)
+	if errors.Is(err, release.ErrNotInitialised) {
+		if req.Firmware != "" {
+			return errors.New("provision: --firmware needs the vendor's update repository (hearth-cloud tuf-init)")
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := ks.Put(update.RootRecord, root); err != nil {
+		return err
+	}
+	if req.Firmware == "" {
+		return nil
+	}
+	fw, err := release.FirmwareFor(req.VendorDir, req.Firmware)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(fw.ArtifactPath)
+	if err != nil {
+		return fmt.Errorf("provision: firmware: %w", err)
+	}
+	defer f.Close()
+	_, err = update.InstallFactory(req.OutDir, ks, root, fw.Target, fw.TargetsJSON, f)
+	return err
 }

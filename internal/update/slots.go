@@ -208,3 +208,42 @@ func (h hashes) match(want metadata.Hashes) bool {
 	}
 	return true
 }
+
+// InstallFactory writes the first firmware into slot a of a new device and makes it
+// active: used by provisioning, with the release's signed targets metadata. The slot is
+// verified against root before it is accepted, and the device's security version starts
+// at the release's.
+func InstallFactory(dataDir string, v Vault, root []byte, target string, targetsJSON []byte, program io.Reader) (Installed, error) {
+	dir := slotsPath(dataDir, SlotA)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Installed{}, fmt.Errorf("update: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, BinaryFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o700)
+	if err != nil {
+		return Installed{}, fmt.Errorf("update: %w", err)
+	}
+	_, err = io.Copy(f, program)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Installed{}, fmt.Errorf("update: factory firmware: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, targetsFile), targetsJSON, 0o600); err != nil {
+		return Installed{}, err
+	}
+	if err := atomicfile.Write(filepath.Join(dir, targetFile), []byte(target), 0o600); err != nil {
+		return Installed{}, err
+	}
+	inst, err := VerifySlot(dataDir, SlotA, root)
+	if err != nil {
+		return Installed{}, err
+	}
+	if err := RaiseSecurityVersion(v, inst.Info.SecurityVersion); err != nil {
+		return Installed{}, err
+	}
+	return inst, SaveState(dataDir, State{Active: SlotA})
+}
