@@ -19,6 +19,9 @@ var bin struct {
 	// hearthd is the release build (docs/BUILD.md); hearthdDev a development build that
 	// accepts --insecure-... flags, for the short lock period test.
 	hearthd, hearthdDev, cloud, demo string
+	// hearthd110 is the release build stamped 1.1.0, the update the update tests install;
+	// launcher is hearth-launcher.
+	hearthd110, launcher string
 }
 
 func TestMain(m *testing.M) {
@@ -41,6 +44,8 @@ func setup(m *testing.M) (int, error) {
 	bin.hearthdDev = filepath.Join(dir, "hearthd-dev")
 	bin.cloud = filepath.Join(dir, "hearth-cloud")
 	bin.demo = filepath.Join(dir, "hearth-demo")
+	bin.hearthd110 = filepath.Join(dir, "hearthd-1.1.0")
+	bin.launcher = filepath.Join(dir, "hearth-launcher")
 	builds := []struct {
 		out, pkg string
 		env      []string
@@ -48,6 +53,8 @@ func setup(m *testing.M) (int, error) {
 	}{
 		// The release build command of docs/BUILD.md.
 		{bin.hearthd, "./cmd/hearthd", []string{"CGO_ENABLED=0", "GOFIPS140=v1.0.0"}, []string{"-tags", "release", "-trimpath", "-ldflags", "-s -w -X hearth/internal/buildinfo.version=1.0.0"}},
+		{bin.hearthd110, "./cmd/hearthd", []string{"CGO_ENABLED=0", "GOFIPS140=v1.0.0"}, []string{"-tags", "release", "-trimpath", "-ldflags", "-s -w -X hearth/internal/buildinfo.version=1.1.0"}},
+		{bin.launcher, "./cmd/hearth-launcher", []string{"CGO_ENABLED=0", "GOFIPS140=v1.0.0"}, []string{"-tags", "release", "-trimpath", "-ldflags", "-s -w"}},
 		{bin.hearthdDev, "./cmd/hearthd", nil, nil},
 		{bin.cloud, "./cmd/hearth-cloud", nil, nil},
 		{bin.demo, "./cmd/hearth-demo", nil, nil},

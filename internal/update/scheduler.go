@@ -86,11 +86,20 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// Status returns the current update status.
+// Status returns the current update status. The slot and the last install's outcome are
+// read from the slot state each time: the launcher records them after this program
+// started (it commits a new slot once the slot is healthy).
 func (s *Scheduler) Status() Status {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.status
+	st := s.status
+	s.mu.Unlock()
+	if slots, err := LoadState(s.agent.cfg.DataDir); err == nil {
+		st.Slot, st.LastInstall = slots.Active, slots.Last
+		if slots.Trial != nil {
+			st.Slot = slots.Trial.Slot
+		}
+	}
+	return st
 }
 
 // CheckNow checks for an update and applies the policy to the result.
