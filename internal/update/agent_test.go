@@ -57,10 +57,12 @@ type device struct {
 
 func program(version string) []byte { return []byte("#!/bin/sh\n# hearthd " + version + "\nexit 3\n") }
 
-func newDevice(t *testing.T) *device {
+func newDevice(t *testing.T) *device { return newDeviceWith(t, program("1.0.0")) }
+
+func newDeviceWith(t testing.TB, firmware []byte) *device {
 	t.Helper()
 	repo := releasetest.New(t, release.InitOptions{})
-	repo.Publish(t, "1.0.0", 1, program("1.0.0"))
+	repo.Publish(t, "1.0.0", 1, firmware)
 	d := &device{repo: repo, data: t.TempDir(), vault: &vault{m: map[string][]byte{}}}
 	root := repo.TrustedRoot(t)
 	d.vault.Put(update.RootRecord, root)
@@ -68,7 +70,7 @@ func newDevice(t *testing.T) *device {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := update.InstallFactory(d.data, d.vault, root, fw.Target, fw.TargetsJSON, bytes.NewReader(program("1.0.0"))); err != nil {
+	if _, err := update.InstallFactory(d.data, d.vault, root, fw.Target, fw.TargetsJSON, bytes.NewReader(firmware)); err != nil {
 		t.Fatal(err)
 	}
 	d.srv = httptest.NewTLSServer(cloud.TUFHandler(repo.Dir))
@@ -77,7 +79,7 @@ func newDevice(t *testing.T) *device {
 	return d
 }
 
-func (d *device) newAgent(t *testing.T, current string, client *http.Client) *update.Agent {
+func (d *device) newAgent(t testing.TB, current string, client *http.Client) *update.Agent {
 	t.Helper()
 	a, err := update.NewAgent(update.AgentConfig{DataDir: d.data, RepositoryURL: d.srv.URL + "/tuf", Client: client,
 		Vault: d.vault, Serial: "HRT-TEST-0001", Current: current})
