@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -23,6 +25,7 @@ var killTrials = flag.Int("kill-trials", 50, "update kill trials in TestUpdateSu
 // with firmware 1.0.0 running under hearth-launcher.
 type updRig struct {
 	t        *testing.T
+	cloud    *exec.Cmd
 	vendor   string
 	data     string
 	cloudURL string
@@ -75,6 +78,7 @@ func (g *updRig) startCloud() {
 	if err := cmd.Start(); err != nil {
 		g.t.Fatal(err)
 	}
+	g.cloud = cmd
 	g.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := waitAddr(g.t, ready, "addr", nil)
 	g.cloudURL = "https://localhost:" + addr[strings.LastIndex(addr, ":")+1:]
@@ -384,4 +388,41 @@ func TestUpdateSurvivesKills(t *testing.T) {
 		versions[s.Slot]++
 	}
 	t.Logf("%d kill trials; the device came back every time (slots: %v)", *killTrials, versions)
+}
+
+// Offline mode: with the vendor unreachable, an update file from hearth-cloud bundle,
+// uploaded through the API, is verified like an online update and installed.
+func TestOfflineBundleUpload(t *testing.T) {
+	g := newUpdRig(t)
+	g.release("1.1.0", bin.hearthd110, "2", false)
+	bundle := filepath.Join(t.TempDir(), "update.tar")
+	run(t, bin.cloud, "bundle", "--dir", g.vendor, "--version", "1.1.0", "--out", bundle)
+	g.cloud.Process.Kill() // no network from here on
+	g.cloud.Wait()
+	raw, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), raw...)
+	bad[len(bad)/2] ^= 1
+	if r := g.upload(bad); r.status == 202 {
+		t.Fatal("a damaged bundle installed")
+	}
+	if r := g.upload(raw); r.status != 202 {
+		t.Fatalf("bundle upload: %v", r)
+	}
+	g.awaitInstalled("1.1.0")
+}
+
+func (g *updRig) upload(body []byte) reply {
+	g.t.Helper()
+	req, _ := http.NewRequest("POST", g.dev.url()+"/api/v1/update/upload", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-tar")
+	res, err := g.c.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return reply{res.StatusCode, res.Header, b}
 }

@@ -168,3 +168,27 @@ func (s *Server) changeUpdateSettings(w http.ResponseWriter, r *http.Request, c 
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
+
+// uploadUpdate: POST /update/upload, an offline update bundle.
+//
+// TS-0045 5.3.1.9: a file carried to the device is verified like an online update.
+func (s *Server) uploadUpdate(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.cfg.Auth.Authorize(c.p, auth.PermInstallUpdates); err != nil {
+		return err
+	}
+	if s.cfg.Updates == nil {
+		return errUpdatesUnavailable
+	}
+	if err := s.cfg.Updates.InstallBundle(r.Context(), r.Body); err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: "update bundles are limited to 600 MiB"}
+		case errors.Is(err, update.ErrNothingNew), errors.Is(err, update.ErrRolledBack):
+			return &apiError{status: http.StatusConflict, code: "nothing_to_install", msg: "the bundle holds no release newer than the running one"}
+		}
+		return &apiError{status: http.StatusBadRequest, code: "bad_update", msg: "the bundle did not verify: " + err.Error()}
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

@@ -59,6 +59,7 @@ func (s *Server) routes() []route {
 		{"POST", "/update/check", auth.PermCheckUpdates, false, s.checkUpdate},
 		{"POST", "/update/install", auth.PermInstallUpdates, false, s.installUpdate},
 		{"PUT", "/update/settings", auth.PermChangeSettings, false, s.changeUpdateSettings},
+		{"POST", "/update/upload", auth.PermInstallUpdates, false, s.uploadUpdate},
 	}
 }
 

@@ -71,6 +71,9 @@ func (s *Server) validate(r *http.Request, rt *routers.Route) ([]byte, error) {
 	if err := checkQuery(r, rt.Operation); err != nil {
 		return nil, err
 	}
+	if streamed(rt.Operation) {
+		return nil, s.streamBody(r)
+	}
 	body, err := s.readBody(r, rt.Operation)
 	if err != nil {
 		return nil, err
@@ -98,6 +101,28 @@ func checkQuery(r *http.Request, op *openapi3.Operation) error {
 			return badRequest("unknown_parameter", "unknown query parameter "+quoteShort(name), name)
 		}
 	}
+	return nil
+}
+
+// maxUpload bounds a streamed upload (an offline update bundle).
+const maxUpload = 600 << 20
+
+// streamed reports an operation whose body is a file passed on as a stream (an offline
+// update bundle): it is not read into memory nor checked against a schema here; its own
+// parser bounds and checks it.
+func streamed(op *openapi3.Operation) bool {
+	return op.RequestBody != nil && op.RequestBody.Value != nil && op.RequestBody.Value.Content.Get("application/x-tar") != nil
+}
+
+func (s *Server) streamBody(r *http.Request) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-tar" {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "send application/x-tar"}
+	}
+	if r.ContentLength > maxUpload {
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: "update bundles are limited to 600 MiB"}
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload)
 	return nil
 }
 

@@ -80,6 +80,8 @@ type Offer struct {
 	file   *metadata.TargetFiles
 	// targets is the signed targets metadata listing it, kept with the slot.
 	targets []byte
+	// local is the program's file in an offline bundle; empty means download it.
+	local string
 }
 
 // Check refreshes the TUF metadata (root rotation, timestamp, snapshot, targets, with
@@ -99,23 +101,30 @@ func (a *Agent) Check(ctx context.Context) (Offer, error) {
 	if err != nil {
 		return Offer{}, fmt.Errorf("update: %w", err)
 	}
-	return a.choose(targets.Signed.Targets, raw)
+	return a.choose(targets.Signed.Targets, raw, true)
 }
 
-// refresh runs the TUF client workflow and keeps a rotated root as the new anchor.
+// refresh runs the TUF client workflow against the vendor's repository.
 func (a *Agent) refresh() (*updater.Updater, error) {
+	return a.refreshFrom(&fetcher{client: a.cfg.Client, timeout: time.Minute}, a.cfg.RepositoryURL+"/metadata")
+}
+
+// refreshFrom runs the TUF client workflow with f (the vendor's repository, or an offline
+// bundle) and keeps a rotated root as the new anchor. The device's metadata cache is the
+// same for both, so neither can go back behind what the other has shown.
+func (a *Agent) refreshFrom(f fetcherFunc, metadataURL string) (*updater.Updater, error) {
 	root, err := TrustedRoot(a.cfg.Vault)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.New(a.cfg.RepositoryURL+"/metadata", root)
+	cfg, err := config.New(metadataURL, root)
 	if err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
 	cfg.RemoteTargetsURL = a.cfg.RepositoryURL + "/targets"
 	cfg.LocalMetadataDir = filepath.Join(a.cfg.DataDir, "update", "tuf")
 	cfg.LocalTargetsDir = filepath.Join(a.cfg.DataDir, "update", "download")
-	cfg.Fetcher = &fetcher{client: a.cfg.Client, timeout: time.Minute}
+	cfg.Fetcher = f
 	if err := cfg.EnsurePathsExist(); err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
@@ -130,6 +139,11 @@ func (a *Agent) refresh() (*updater.Updater, error) {
 		return nil, err
 	}
 	return up, nil
+}
+
+// fetcherFunc is go-tuf's metadata fetcher interface.
+type fetcherFunc interface {
+	DownloadFile(url string, maxLength int64, timeout time.Duration) ([]byte, error)
 }
 
 // keepRoot stores a root that the refresh reached through signed rotations.
@@ -152,7 +166,7 @@ func (a *Agent) keepRoot(root *metadata.Metadata[metadata.RootType]) error {
 
 // choose picks the newest release newer than the running one, not below the security
 // version, not withdrawn or paused, not refused before, and rolled out to this device.
-func (a *Agent) choose(files map[string]*metadata.TargetFiles, targetsJSON []byte) (Offer, error) {
+func (a *Agent) choose(files map[string]*metadata.TargetFiles, targetsJSON []byte, rollout bool) (Offer, error) {
 	current, err := ParseVersion(a.cfg.Current)
 	if err != nil {
 		return Offer{}, fmt.Errorf("update: running version: %w", err)
@@ -172,8 +186,8 @@ func (a *Agent) choose(files map[string]*metadata.TargetFiles, targetsJSON []byt
 		}
 		v, _ := ParseVersion(info.Version)
 		switch {
-		case v.Compare(current) <= 0, !info.Rollout.Offered(),
-			slices.Contains(st.Refused, info.Version), !InRollout(a.cfg.Serial, info.Version, info.Rollout.Percent):
+		case v.Compare(current) <= 0, info.Rollout.Withdrawn, slices.Contains(st.Refused, info.Version),
+			rollout && (!info.Rollout.Offered() || !InRollout(a.cfg.Serial, info.Version, info.Rollout.Percent)):
 			continue
 		case info.SecurityVersion < minSV:
 			rolledBack = true
@@ -212,7 +226,7 @@ func (a *Agent) Install(ctx context.Context, o Offer) error {
 		return err
 	}
 	slot := Other(st.Active)
-	if err := a.download(ctx, o, slot); err != nil {
+	if err := a.place(ctx, o, slot); err != nil {
 		st.Last = "failed: " + err.Error()
 		SaveState(a.cfg.DataDir, st)
 		return err
@@ -222,9 +236,34 @@ func (a *Agent) Install(ctx context.Context, o Offer) error {
 	return SaveState(a.cfg.DataDir, st)
 }
 
+// place writes o's program into slot: from the offline bundle it came in, or downloaded.
+func (a *Agent) place(ctx context.Context, o Offer, slot string) error {
+	if o.local != "" {
+		return a.writeSlot(slot, o, func(tmp string) error {
+			f, err := os.Open(o.local)
+			if err != nil {
+				return fmt.Errorf("update: bundle: %w", err)
+			}
+			defer f.Close()
+			return streamTo(f, tmp, o.file)
+		})
+	}
+	return a.download(ctx, o, slot)
+}
+
 // download streams the target into slot, then writes its metadata; the program file
 // appears only once complete and verified.
 func (a *Agent) download(ctx context.Context, o Offer, slot string) error {
+	return a.writeSlot(slot, o, func(tmp string) error {
+		sum := o.file.Hashes["sha256"]
+		u := a.cfg.RepositoryURL + "/targets/" + hex.EncodeToString(sum) + "." + o.Target
+		return a.fetchTo(ctx, u, tmp, o.file)
+	})
+}
+
+// writeSlot empties slot, has fill write the verified program to a temporary file, and
+// then moves it into place and writes the slot's metadata.
+func (a *Agent) writeSlot(slot string, o Offer, fill func(tmp string) error) error {
 	dir := slotsPath(a.cfg.DataDir, slot)
 	// Invalidate the slot first: from here until the end it holds no runnable program.
 	if err := os.RemoveAll(dir); err != nil {
@@ -233,13 +272,11 @@ func (a *Agent) download(ctx context.Context, o Offer, slot string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("update: slot %s: %w", slot, err)
 	}
-	sum, ok := o.file.Hashes["sha256"]
-	if !ok {
+	if _, ok := o.file.Hashes["sha256"]; !ok {
 		return fmt.Errorf("update: %s lists no sha256", o.Target)
 	}
-	u := a.cfg.RepositoryURL + "/targets/" + hex.EncodeToString(sum) + "." + o.Target
 	tmp := filepath.Join(dir, ".download")
-	if err := a.fetchTo(ctx, u, tmp, o.file); err != nil {
+	if err := fill(tmp); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -252,8 +289,7 @@ func (a *Agent) download(ctx context.Context, o Offer, slot string) error {
 	return atomicfile.Write(filepath.Join(dir, targetFile), []byte(o.Target), 0o600)
 }
 
-// fetchTo streams url into path through the target's hashes, stopping at its signed
-// length: an endless response is cut off, a short or altered one refused.
+// fetchTo streams url into path through the target's hashes (see streamTo).
 func (a *Agent) fetchTo(ctx context.Context, u, path string, tf *metadata.TargetFiles) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -267,13 +303,19 @@ func (a *Agent) fetchTo(ctx context.Context, u, path string, tf *metadata.Target
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("update: download: %s", res.Status)
 	}
+	return streamTo(res.Body, path, tf)
+}
+
+// streamTo writes r into path through the target's hash, stopping at its signed length:
+// an endless source is cut off, a short or altered one refused.
+func streamTo(r io.Reader, path string, tf *metadata.TargetFiles) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o700)
 	if err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
 	defer f.Close()
 	h := newHashes(tf.Hashes)
-	n, err := io.Copy(io.MultiWriter(f, h.writer()), io.LimitReader(res.Body, tf.Length+1))
+	n, err := io.Copy(io.MultiWriter(f, h.writer()), io.LimitReader(r, tf.Length+1))
 	if err != nil {
 		return fmt.Errorf("update: download: %w", err)
 	}

@@ -298,3 +298,54 @@ func sameKind(err, want error) bool {
 	}
 	return false
 }
+
+// Offline update: a bundle from hearth-cloud bundle installs like an online update; a
+// bundle of an older release, or one with an altered program, does not.
+func TestOfflineBundle(t *testing.T) {
+	d := newDevice(t)
+	ctx := context.Background()
+	d.repo.Publish(t, "1.1.0", 2, program("1.1.0"))
+	var b bytes.Buffer
+	if err := release.Bundle(d.repo.Dir, "1.1.0", &b); err != nil {
+		t.Fatal(err)
+	}
+	offline := d.newAgent(t, "1.0.0", &http.Client{}) // no network needed
+	o, err := offline.OfferBundle(ctx, bytes.NewReader(b.Bytes()))
+	if err != nil || o.Info.Version != "1.1.0" {
+		t.Fatalf("bundle: %+v, %v", o.Info, err)
+	}
+	if err := offline.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.state(t); st.Trial == nil || st.Trial.Version != "1.1.0" {
+		t.Fatalf("after a bundle install: %+v", st)
+	}
+	var old bytes.Buffer
+	release.Bundle(d.repo.Dir, "1.0.0", &old)
+	newer := d.newAgent(t, "1.1.0", &http.Client{})
+	if _, err := newer.OfferBundle(ctx, bytes.NewReader(old.Bytes())); !errors.Is(err, update.ErrNothingNew) {
+		t.Fatalf("bundle of an older release: %v", err)
+	}
+	bad := bytes.Clone(b.Bytes())
+	i := bytes.Index(bad, []byte("# hearthd 1.1.0"))
+	bad[i] ^= 1
+	o, err = d.newAgent(t, "1.0.0", &http.Client{}).OfferBundle(ctx, bytes.NewReader(bad))
+	if err == nil {
+		err = offline.Install(ctx, o)
+	}
+	if !errors.Is(err, update.ErrDownloadBad) {
+		t.Fatalf("bundle with an altered program: %v", err)
+	}
+	if _, err := offline.OfferBundle(ctx, strings.NewReader("not a tar")); !errors.Is(err, update.ErrBadBundle) {
+		t.Fatalf("junk bundle: %v", err)
+	}
+}
+
+func FuzzOfferBundle(f *testing.F) {
+	f.Add([]byte("not a tar"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := newDeviceWith(t, program("1.0.0"))
+		d.agent.OfferBundle(context.Background(), bytes.NewReader(b)) // must not panic
+	})
+}

@@ -3,6 +3,7 @@ package update
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -162,6 +163,18 @@ func (s *Scheduler) InstallNow(ctx context.Context) error {
 		return ErrNothingNew
 	}
 	return s.install(ctx, *o)
+}
+
+// InstallBundle verifies an offline bundle and installs its release.
+func (s *Scheduler) InstallBundle(ctx context.Context, r io.Reader) error {
+	o, err := s.agent.OfferBundle(ctx, r)
+	if err != nil {
+		s.mu.Lock()
+		s.status.LastError = err.Error()
+		s.mu.Unlock()
+		return err
+	}
+	return s.install(ctx, o)
 }
 
 func (s *Scheduler) install(ctx context.Context, o Offer) error {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -130,4 +132,56 @@ func formDays(v string) (*time.Duration, bool) {
 	}
 	d := time.Duration(n) * 24 * time.Hour
 	return &d, true
+}
+
+// isMultipart reports a file upload; its form token is checked by the handler as the
+// first part of the stream (the body is never buffered whole).
+func isMultipart(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "multipart/form-data"
+}
+
+// maxBundleUpload bounds an uploaded update bundle.
+const maxBundleUpload = 600 << 20
+
+// updateUpload installs an uploaded offline update bundle. The form token must be the
+// first part; the bundle streams from the request into verification.
+//
+// TS-0045 5.3.1.9: an update file from any source is verified before it can run.
+func (s *Server) updateUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !isMultipart(r) {
+		s.errorPage(w, c, http.StatusBadRequest, "error.bad_request.title", "error.bad_request.text")
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBundleUpload)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.errorPage(w, c, http.StatusBadRequest, "error.bad_request.title", "error.bad_request.text")
+		return nil
+	}
+	token, err := mr.NextPart()
+	if err != nil || token.FormName() != "csrf" {
+		s.errorPage(w, c, http.StatusForbidden, "error.csrf.title", "error.csrf.text")
+		return nil
+	}
+	value, _ := io.ReadAll(io.LimitReader(token, 256))
+	if !validCSRF(c.p.Session, string(value)) {
+		s.errorPage(w, c, http.StatusForbidden, "error.csrf.title", "error.csrf.text")
+		return nil
+	}
+	if err := s.cfg.Auth.Authorize(c.p, auth.PermInstallUpdates); err != nil {
+		return err
+	}
+	file, err := mr.NextPart()
+	if err != nil || file.FormName() != "bundle" || s.cfg.Updates == nil {
+		c.v.Error = c.v.T("update.bundle_refused")
+		return s.updatesPage(w, r, c)
+	}
+	if err := s.cfg.Updates.InstallBundle(r.Context(), file); err != nil {
+		s.cfg.Log.Warn("update bundle refused", "err", err)
+		c.v.Error = c.v.T("update.bundle_refused")
+		return s.updatesPage(w, r, c)
+	}
+	redirect(w, r, "/update", "update_installing")
+	return nil
 }

@@ -71,6 +71,7 @@ func (s *Server) routes() []route {
 		{"POST /update/check", auth.PermCheckUpdates, stageReady, s.updateCheck, "/update"},
 		{"POST /update/install", auth.PermInstallUpdates, stageReady, s.updateInstall, "/update"},
 		{"POST /update/settings", auth.PermChangeSettings, stageReady, s.updateSettings, "/update"},
+		{"POST /update/upload", auth.PermInstallUpdates, stageReady, s.updateUpload, "/update"},
 		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage, ""},
 		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit, ""},
 	}
@@ -121,7 +122,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.errorPage(w, c, http.StatusForbidden, "error.forbidden.title", "error.forbidden.text")
 			return
 		}
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && !isMultipart(r) {
 			if !s.parseForm(w, r, c) {
 				return
 			}

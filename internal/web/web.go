@@ -21,6 +21,7 @@ import (
 	"embed"
 	"errors"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -55,6 +56,7 @@ type Updates interface {
 	Status() update.Status
 	CheckNow(ctx context.Context) update.Status
 	InstallNow(ctx context.Context) error
+	InstallBundle(ctx context.Context, r io.Reader) error
 }
 
 // Config wires the UI to the domain services.
