@@ -211,6 +211,15 @@ func ownerPages(t *testing.T, tb *tab) {
 	expectRecommended(t, tb, "#settings-form", true)
 	tb.shoot("settings")
 
+	// A gateway not installed under the launcher says it cannot update itself; the page
+	// still shows the update settings, with the recommended values.
+	tb.open("/update")
+	tb.expectPage("/update", "update.heading")
+	if got := tb.text("#update-none"); got != tb.T("update.unavailable") {
+		t.Errorf("update page without slots: %q", got)
+	}
+	tb.shoot("update")
+
 	tb.open("/reauth?next=/settings")
 	tb.expectPage("/reauth", "reauth.heading")
 	tb.shoot("reauth")
