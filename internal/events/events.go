@@ -45,6 +45,17 @@ const (
 	UpdateRolledBack          Kind = "update.rolled_back"
 	UpdateFailed              Kind = "update.failed"
 	CertificateRenewalFailing Kind = "certificate.renewal_failing"
+	// Sensors: the owner's changes, and what the broker refused.
+	SensorPaired           Kind = "sensor.paired"
+	SensorRemoved          Kind = "sensor.removed"
+	SensorQuarantined      Kind = "sensor.quarantined"
+	SensorReleased         Kind = "sensor.released"
+	SensorReplaced         Kind = "sensor.replaced"
+	SensorConnectRefused   Kind = "sensor.connect_refused"
+	SensorTopicRefused     Kind = "sensor.topic_refused"
+	SensorReadingRejected  Kind = "sensor.reading_rejected"
+	SensorRateExceeded     Kind = "sensor.rate_exceeded"
+	SensorPlaintextRefused Kind = "sensor.plaintext_refused"
 )
 
 // Severity grades an event for display and alerting.

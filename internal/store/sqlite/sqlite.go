@@ -113,6 +113,18 @@ var migrations = []string{
 		value TEXT NOT NULL
 	);`,
 	`ALTER TABLE events ADD COLUMN args TEXT NOT NULL DEFAULT '[]';`,
+	`CREATE TABLE sensors (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		model TEXT NOT NULL,
+		state TEXT NOT NULL CHECK (state IN ('active','quarantined','retired')),
+		credential BLOB NOT NULL,
+		sealed INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		created_by TEXT NOT NULL,
+		replaces TEXT NOT NULL DEFAULT '',
+		replaced_by TEXT NOT NULL DEFAULT ''
+	);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {

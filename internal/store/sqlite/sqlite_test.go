@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/events"
+	"hearth/internal/sensors"
 )
 
 func open(t *testing.T, path string) *DB {
@@ -201,5 +203,34 @@ func TestPasswordHashesSealed(t *testing.T) {
 	db.db.Exec(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'a') WHERE username = 'b'`)
 	if _, err := db.User(ctx, "b"); err == nil {
 		t.Fatal("a hash moved between rows opened")
+	}
+}
+
+// TS-0045 5.4.1.1: sensor credential hashes are sealed too, bound to their sensor.
+func TestSensorCredentialsSealed(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "h.db"))
+	db.SealFields(xorSealer{})
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	for _, id := range []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"} {
+		if err := db.CreateSensor(ctx, sensors.Stored{Sensor: sensors.Sensor{ID: id, Name: "n", Model: "HS-D1", State: sensors.Active}, CredentialHash: hash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var raw []byte
+	db.db.QueryRow(`SELECT credential FROM sensors WHERE id = 'aaaaaaaaaaaaaaaa'`).Scan(&raw)
+	if bytes.Contains(raw, hash) {
+		t.Fatal("credential hash stored in clear")
+	}
+	all, err := db.Sensors(ctx)
+	if err != nil || len(all) != 2 || !bytes.Equal(all[0].CredentialHash, hash) {
+		t.Fatalf("read back: %+v, %v", all, err)
+	}
+	db.db.Exec(`UPDATE sensors SET credential = (SELECT credential FROM sensors WHERE id = 'aaaaaaaaaaaaaaaa') WHERE id = 'bbbbbbbbbbbbbbbb'`)
+	if _, err := db.Sensors(ctx); err == nil {
+		t.Fatal("a credential moved between sensors opened")
+	}
+	if err := db.SetSensorState(ctx, "cccccccccccccccc", sensors.Quarantined); !errors.Is(err, sensors.ErrNotFound) {
+		t.Fatalf("unknown sensor: %v", err)
 	}
 }

@@ -1,0 +1,272 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"hearth/internal/sensors"
+)
+
+var _ sensors.ReadingStore = (*Readings)(nil)
+
+// Readings is the sensor readings database, a file of its own beside the main one: the
+// time series is large, written continuously and pruned by age, and keeping it apart
+// means its traffic never waits on, or makes wait, a login or a settings change.
+//
+// Durability: WAL with synchronous=FULL, like the main database. Each Insert is one
+// transaction holding a whole batch of readings (group commit), so the fsync that makes
+// it durable is shared by the batch; a reading is acknowledged to its sensor only after
+// the commit returned. synchronous=NORMAL would survive a crash of the process but could
+// lose the last commits on power loss, breaking that promise.
+//
+// TS-0045 5.6.1.1: acknowledged readings survive power loss.
+type Readings struct {
+	db    *sql.DB
+	stmts sync.Map // int -> string: multi-row INSERT for n rows
+}
+
+// OpenReadings opens (creating if needed) the readings database at path.
+func OpenReadings(ctx context.Context, path string) (*Readings, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "journal_size_limit(67108864)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open readings database: %w", err)
+	}
+	// One writer (the ingest loop) and a few readers for the API and UI.
+	db.SetMaxOpenConns(4)
+	r := &Readings{db: db}
+	if err := r.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+var readingMigrations = []string{
+	`CREATE TABLE readings (
+		sensor TEXT NOT NULL,
+		ts INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		value REAL NOT NULL,
+		received INTEGER NOT NULL
+	);
+	CREATE INDEX readings_sensor_ts ON readings(sensor, ts);`,
+}
+
+func (r *Readings) migrate(ctx context.Context) error {
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("readings: %w", err)
+	}
+	defer conn.Close()
+	var v int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("readings: %w", err)
+	}
+	if v > len(readingMigrations) {
+		return fmt.Errorf("readings: schema %d is newer than this program (%d)", v, len(readingMigrations))
+	}
+	for i := v; i < len(readingMigrations); i++ {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE; "+readingMigrations[i]+fmt.Sprintf("; PRAGMA user_version = %d; COMMIT", i+1)); err != nil {
+			conn.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("readings: migrate to %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (r *Readings) Close() error { return r.db.Close() }
+
+// insertChunk is how many rows one INSERT statement carries.
+const insertChunk = 200
+
+func (r *Readings) insertSQL(n int) string {
+	if s, ok := r.stmts.Load(n); ok {
+		return s.(string)
+	}
+	s := "INSERT INTO readings (sensor, ts, kind, value, received) VALUES (?,?,?,?,?)" + strings.Repeat(",(?,?,?,?,?)", n-1)
+	r.stmts.Store(n, s)
+	return s
+}
+
+// Insert implements sensors.ReadingStore: all records in one transaction.
+func (r *Readings) Insert(ctx context.Context, recs []sensors.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store readings: %w", err)
+	}
+	defer tx.Rollback()
+	args := make([]any, 0, 5*insertChunk)
+	for len(recs) > 0 {
+		n := min(len(recs), insertChunk)
+		args = args[:0]
+		for _, rc := range recs[:n] {
+			args = append(args, rc.Sensor, rc.Reading.Time.UnixNano(), string(rc.Reading.Kind), rc.Reading.Value, rc.Received.UnixNano())
+		}
+		if _, err := tx.ExecContext(ctx, r.insertSQL(n), args...); err != nil {
+			return fmt.Errorf("store readings: %w", err)
+		}
+		recs = recs[n:]
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store readings: %w", err)
+	}
+	return nil
+}
+
+// MaxReadingsPerQuery bounds one Readings call.
+const MaxReadingsPerQuery = 10_000
+
+// Readings implements sensors.ReadingStore.
+func (r *Readings) Readings(ctx context.Context, sensor string, from, to time.Time, limit int) ([]sensors.Reading, error) {
+	if limit <= 0 || limit > MaxReadingsPerQuery {
+		limit = MaxReadingsPerQuery
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT ts, kind, value FROM readings WHERE sensor = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`,
+		sensor, from.UnixNano(), to.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []sensors.Reading{}
+	for rows.Next() {
+		var t int64
+		var kind string
+		var rd sensors.Reading
+		if err := rows.Scan(&t, &kind, &rd.Value); err != nil {
+			return nil, err
+		}
+		rd.Time, rd.Kind = time.Unix(0, t).UTC(), sensors.Kind(kind)
+		out = append(out, rd)
+	}
+	return out, rows.Err()
+}
+
+// Series implements sensors.ReadingStore.
+func (r *Readings) Series(ctx context.Context, sensor string, k sensors.Kind, from, to time.Time, step time.Duration) ([]sensors.Point, error) {
+	if step <= 0 {
+		return nil, errors.New("series: step must be positive")
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT (ts - ?) / ? AS b, avg(value), min(value), max(value), count(*) FROM readings
+		WHERE sensor = ? AND kind = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b`,
+		from.UnixNano(), int64(step), sensor, string(k), from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sensors.Point
+	for rows.Next() {
+		var b int64
+		var p sensors.Point
+		if err := rows.Scan(&b, &p.Avg, &p.Min, &p.Max, &p.Count); err != nil {
+			return nil, err
+		}
+		p.Time = from.Add(time.Duration(b) * step).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// LastSeen implements sensors.ReadingStore: the newest reading time of each sensor,
+// one index lookup per sensor.
+func (r *Readings) LastSeen(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(ids))
+	for _, id := range ids {
+		var t sql.NullInt64
+		if err := r.db.QueryRowContext(ctx, `SELECT max(ts) FROM readings WHERE sensor = ?`, id).Scan(&t); err != nil {
+			return nil, err
+		}
+		if t.Valid {
+			out[id] = time.Unix(0, t.Int64).UTC()
+		}
+	}
+	return out, nil
+}
+
+// pruneChunk bounds one delete transaction, so pruning never holds the writer long.
+const pruneChunk = 20_000
+
+// Prune implements sensors.ReadingStore. Rows are appended in arrival order, so the
+// rows that arrived before cutoff are a prefix of the table by rowid: a binary search
+// finds its end with a few index lookups instead of a scan.
+func (r *Readings) Prune(ctx context.Context, cutoff time.Time, maxRows int64) (int64, error) {
+	var lo, hi sql.NullInt64
+	if err := r.db.QueryRowContext(ctx, `SELECT min(rowid), max(rowid) FROM readings`).Scan(&lo, &hi); err != nil {
+		return 0, err
+	}
+	if !lo.Valid {
+		return 0, nil
+	}
+	// end is the first rowid to keep.
+	end, err := r.firstArrivedAt(ctx, lo.Int64, hi.Int64+1, cutoff.UnixNano())
+	if err != nil {
+		return 0, err
+	}
+	if maxRows > 0 {
+		end = max(end, hi.Int64-maxRows+1)
+	}
+	var total int64
+	for start := lo.Int64; start < end; start += pruneChunk {
+		res, err := r.db.ExecContext(ctx, `DELETE FROM readings WHERE rowid >= ? AND rowid < ?`, start, min(start+pruneChunk, end))
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+// firstArrivedAt returns the smallest rowid in [lo, hi) whose row arrived at or after
+// cutoff, or hi if none did.
+func (r *Readings) firstArrivedAt(ctx context.Context, lo, hi, cutoff int64) (int64, error) {
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var id, received int64
+		err := r.db.QueryRowContext(ctx, `SELECT rowid, received FROM readings WHERE rowid >= ? ORDER BY rowid LIMIT 1`, mid).Scan(&id, &received)
+		if errors.Is(err, sql.ErrNoRows) {
+			hi = mid
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if received >= cutoff {
+			hi = mid
+		} else {
+			lo = id + 1
+		}
+	}
+	return lo, nil
+}
+
+// DeleteSensor implements sensors.ReadingStore.
+func (r *Readings) DeleteSensor(ctx context.Context, sensor string) error {
+	_, err := r.db.ExecContext(ctx, `DELETE FROM readings WHERE sensor = ?`, sensor)
+	return err
+}
+
+// Count returns the number of stored readings of a sensor (all sensors if empty).
+func (r *Readings) Count(ctx context.Context, sensor string) (int64, error) {
+	var n int64
+	var err error
+	if sensor == "" {
+		err = r.db.QueryRowContext(ctx, `SELECT count(*) FROM readings`).Scan(&n)
+	} else {
+		err = r.db.QueryRowContext(ctx, `SELECT count(*) FROM readings WHERE sensor = ?`, sensor).Scan(&n)
+	}
+	return n, err
+}
