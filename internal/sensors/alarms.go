@@ -14,7 +14,7 @@ import (
 // source, the first refusal is published at once and later ones within alarmWindow are
 // counted and reported with the next published one.
 //
-// TS-0045 5.5.1.2: attempts to reach the gateway without authorisation are recorded.
+// TS-0045 5.4.2.4: attempts to reach the gateway without authentication are recorded.
 type alarms struct {
 	pub events.Publisher
 	now func() time.Time

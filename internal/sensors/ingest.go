@@ -46,9 +46,12 @@ type ingest struct {
 	queue chan pending
 }
 
+// pending is a reading to store, or (refused != nil) the verdict on one that will not
+// be, queued so that verdicts reach each sensor in the order of its readings.
 type pending struct {
-	rec  Record
-	done func(error)
+	rec     Record
+	refused error
+	done    func(error)
 }
 
 const (
@@ -64,8 +67,16 @@ func newIngest(store ReadingStore, log *slog.Logger) *ingest {
 }
 
 func (in *ingest) submit(ctx context.Context, rec Record, done func(error)) error {
+	return in.enqueue(ctx, pending{rec: rec, done: done})
+}
+
+func (in *ingest) refuse(ctx context.Context, why error, done func(error)) error {
+	return in.enqueue(ctx, pending{refused: why, done: done})
+}
+
+func (in *ingest) enqueue(ctx context.Context, p pending) error {
 	select {
-	case in.queue <- pending{rec, done}:
+	case in.queue <- p:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -115,13 +126,19 @@ func (in *ingest) drain(batch []pending, recs []Record) {
 
 func (in *ingest) commit(ctx context.Context, batch []pending, recs []Record) {
 	for _, p := range batch {
-		recs = append(recs, p.rec)
+		if p.refused == nil {
+			recs = append(recs, p.rec)
+		}
 	}
 	err := in.store.Insert(ctx, recs)
 	if err != nil {
 		in.log.Error("readings not stored", "count", len(recs), "err", err)
 	}
 	for _, p := range batch {
-		p.done(err)
+		if p.refused != nil {
+			p.done(p.refused)
+		} else {
+			p.done(err)
+		}
 	}
 }

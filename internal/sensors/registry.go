@@ -497,7 +497,7 @@ func (s *Service) Authenticate(id, clientID string, credential []byte, remote st
 // AllowTopic reports whether sensor id may publish to topic (write) or subscribe to a
 // filter (!write). Sensors publish only their own readings and subscribe to nothing.
 //
-// TS-0045 5.4.2.5: each sensor reaches only its own topic.
+// TS-0045 5.4.2.4: each sensor reaches only its own topic.
 func (s *Service) AllowTopic(id, topic string, write bool, remote string) bool {
 	if write {
 		if got, err := ParseTopic(topic); err == nil && got == id {
@@ -520,11 +520,13 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Accept validates a reading published by sensor id and queues it for storage; done
-// runs once it is durably stored (nil) or definitively refused (the error). Accept
-// blocks while the storage queue is full, which slows the publisher down rather than
-// dropping its readings. It returns ErrRateExceeded without calling done when the
-// sensor is over its rate.
+// Accept validates a reading published by sensor id and queues it for storage. done
+// runs exactly once, in the order readings were accepted: with nil once the reading is
+// durably stored, or with why it was not (ErrInvalid wrapped: malformed, refused for
+// good; ErrRateExceeded: the sensor is over its rate; any other error: storage failed).
+// Accept blocks while the storage queue is full, which slows the publisher down rather
+// than dropping its readings. It returns an error, and never calls done, when the
+// sensor is not active or ctx ends.
 func (s *Service) Accept(ctx context.Context, id string, payload []byte, remote string, done func(error)) error {
 	now := s.cfg.Now()
 	s.mu.RLock()
@@ -540,7 +542,7 @@ func (s *Service) Accept(ctx context.Context, id string, payload []byte, remote 
 	}
 	if !e.limit.AllowN(now, 1) {
 		s.alarms.raise(events.SensorRateExceeded, events.Warning, remote, id+": more readings than its model sends", id)
-		return ErrRateExceeded
+		return s.ingest.refuse(ctx, ErrRateExceeded, done)
 	}
 	r, err := ParseReading(payload, now)
 	if err == nil && !m.Reports(r.Kind) {
@@ -548,8 +550,7 @@ func (s *Service) Accept(ctx context.Context, id string, payload []byte, remote 
 	}
 	if err != nil {
 		s.alarms.raise(events.SensorReadingRejected, events.Warning, remote, id+": "+err.Error(), id, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
-		done(err)
-		return nil
+		return s.ingest.refuse(ctx, err, done)
 	}
 	e.lastSeen.Store(now.UnixNano())
 	return s.ingest.submit(ctx, Record{Sensor: id, Reading: r, Received: now.UTC()}, done)

@@ -255,18 +255,29 @@ func TestAcceptStoresValidReadingsAndRejectsOthers(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	h := newHarness(t, t.TempDir(), nil)
 	v, _, _ := h.svc.Pair(context.Background(), "alice", "Door", "HS-D1")
-	var limited int
+	var limited, stored atomic.Int64
+	var wg sync.WaitGroup
 	for i := range 2100 {
-		err := h.svc.Accept(context.Background(), v.ID, payload(sensors.Door, float64(i%2), h.clk.now()), "192.0.2.7:1", func(error) {})
-		if errors.Is(err, sensors.ErrRateExceeded) {
-			limited++
+		wg.Add(1)
+		err := h.svc.Accept(context.Background(), v.ID, payload(sensors.Door, float64(i%2), h.clk.now()), "192.0.2.7:1", func(err error) {
+			defer wg.Done()
+			switch {
+			case errors.Is(err, sensors.ErrRateExceeded):
+				limited.Add(1)
+			case err == nil:
+				stored.Add(1)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
-	if limited < 50 {
-		t.Fatalf("2100 readings in an instant: %d limited, want the burst allowance (2000) enforced", limited)
+	wg.Wait()
+	if limited.Load() < 50 || stored.Load()+limited.Load() != 2100 {
+		t.Fatalf("2100 readings in an instant: %d limited, %d stored; want the burst allowance (2000) enforced", limited.Load(), stored.Load())
 	}
 	h.clk.add(time.Minute)
-	if err := h.svc.Accept(context.Background(), v.ID, payload(sensors.Door, 1, h.clk.now()), "192.0.2.7:1", func(error) {}); err != nil {
+	if err := h.accept(t, v.ID, payload(sensors.Door, 1, h.clk.now())); err != nil {
 		t.Fatalf("after a minute: %v", err)
 	}
 	if h.ev.count(events.SensorRateExceeded) != 1 {
