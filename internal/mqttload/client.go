@@ -36,7 +36,9 @@ type Options struct {
 // ConnectError is a CONNACK refusing the connection.
 type ConnectError struct{ Code byte }
 
-func (e ConnectError) Error() string { return fmt.Sprintf("connection refused by broker (code 0x%02x)", e.Code) }
+func (e ConnectError) Error() string {
+	return fmt.Sprintf("connection refused by broker (code 0x%02x)", e.Code)
+}
 
 // ErrClosed is returned once the connection ended.
 var ErrClosed = errors.New("mqtt connection closed")
