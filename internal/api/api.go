@@ -22,6 +22,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/events"
+	"hearth/internal/sensors"
 	"hearth/internal/settings"
 	"hearth/internal/web"
 )
@@ -36,6 +37,8 @@ type Config struct {
 	Events   events.Log
 	// Updates is the update scheduler; nil when updates are unavailable.
 	Updates Updates
+	// Sensors is the sensor registry; nil when the gateway runs without its broker.
+	Sensors *sensors.Service
 	Device  Device
 	Log     *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now
@@ -71,7 +74,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log, Updates: cfg.Updates})
+	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log, Updates: cfg.Updates, Sensors: cfg.Sensors})
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,8 @@ const (
 	PermChangeSettings Permission = "settings.change"
 	PermCheckUpdates   Permission = "updates.check"
 	PermInstallUpdates Permission = "updates.install"
+	PermViewSensors    Permission = "sensors.view"
+	PermManageSensors  Permission = "sensors.manage"
 )
 
 // PrivilegeRow is one line of the privilege table.
@@ -65,6 +67,8 @@ var Privileges = []PrivilegeRow{
 	{PermChangeSettings, "change security settings (updates, notifications, telemetry)", []Role{RoleOwner}, true},
 	{PermCheckUpdates, "check for updates now", []Role{RoleOwner}, false},
 	{PermInstallUpdates, "install an update now, or from a file", []Role{RoleOwner}, true},
+	{PermViewSensors, "see paired sensors, what they sense and their readings", []Role{RoleOwner, RoleMember}, false},
+	{PermManageSensors, "pair, quarantine, release, replace and remove sensors", []Role{RoleOwner}, true},
 }
 
 // Allowed reports whether role r holds permission p.

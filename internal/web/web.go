@@ -29,6 +29,7 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/events"
 	"hearth/internal/i18n"
+	"hearth/internal/sensors"
 	"hearth/internal/settings"
 	"hearth/internal/update"
 )
@@ -66,6 +67,8 @@ type Config struct {
 	Events   events.Log
 	// Updates is nil when the gateway cannot update itself (no A/B slots).
 	Updates Updates
+	// Sensors is nil when the gateway runs without its sensor broker.
+	Sensors *sensors.Service
 	Device  Device
 	Now     func() time.Time // nil: time.Now
 	Log     *slog.Logger     // nil: discard
