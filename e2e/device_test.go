@@ -69,7 +69,7 @@ func provision(t *testing.T, v string) *device {
 func (d *device) start(binary string, extra ...string) {
 	d.t.Helper()
 	ready := filepath.Join(d.t.TempDir(), "ready.json")
-	args := append([]string{"--data", d.data, "--https-addr", "127.0.0.1:0", "--ready-file", ready}, extra...)
+	args := append([]string{"--data", d.data, "--https-addr", "127.0.0.1:0", "--mqtts-addr", "127.0.0.1:0", "--ready-file", ready}, extra...)
 	d.cmd = exec.Command(binary, args...)
 	d.logs = &bytes.Buffer{}
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs

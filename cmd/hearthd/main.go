@@ -64,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (gateway.Config, bool, error) {
 	lock := auth.DefaultLockout
 	fs.StringVar(&cfg.DataDir, "data", "", "device data directory written by provisioning (required)")
 	fs.StringVar(&cfg.HTTPSAddr, "https-addr", gateway.DefaultHTTPSAddr, "HTTPS listen address")
+	fs.StringVar(&cfg.MQTTSAddr, "mqtts-addr", gateway.DefaultMQTTSAddr, "MQTT over TLS listen address for sensors, open while a sensor is paired; empty: no sensors")
 	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "write the listen address here as JSON once serving")
 	fs.StringVar(&cfg.CloudURL, "cloud-url", "", "vendor services (https://host:port) for certificate renewal; empty: local only")
 	fs.StringVar(&cfg.TPM, "tpm", "", "TPM 2.0 holding the keystore's wrapping key (/dev/tpmrm0 or a swtpm socket); empty: host key")
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (gateway.Config, bool, error) {
 	fs.DurationVar(&lock.LockPeriod, "lock-period", lock.LockPeriod, "how long a locked account stays locked")
 	fs.DurationVar(&lock.ResetWindow, "lock-reset-window", lock.ResetWindow, "quiet time after which the failure counter resets")
 	fs.BoolVar(&cfg.InsecureAllowShortLockout, "insecure-allow-short-lockout", false, "allow lock periods under one minute (tests only; refused in release builds)")
+	fs.BoolVar(&cfg.InsecureUnlimitedSensorRate, "insecure-unlimited-sensor-rate", false, "do not rate-limit sensors (benchmarks only; refused in release builds)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

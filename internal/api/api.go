@@ -39,9 +39,12 @@ type Config struct {
 	Updates Updates
 	// Sensors is the sensor registry; nil when the gateway runs without its broker.
 	Sensors *sensors.Service
-	Device  Device
-	Log     *slog.Logger     // nil: discard
-	Now     func() time.Time // nil: time.Now
+	// SensorsAddr is the broker's address while its socket is open (told to a sensor
+	// when it is paired); nil when unknown.
+	SensorsAddr func() string
+	Device      Device
+	Log         *slog.Logger     // nil: discard
+	Now         func() time.Time // nil: time.Now
 	// MaxBody bounds request bodies; 0 means 16 KiB.
 	MaxBody int64
 }

@@ -22,6 +22,7 @@ import (
 
 	"hearth/internal/api"
 	"hearth/internal/auth"
+	"hearth/internal/sensors"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
@@ -45,10 +46,11 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a running API on a TLS test server with a provisioned owner.
 type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	clk    *clock
-	router routers.Router
+	t       *testing.T
+	srv     *httptest.Server
+	clk     *clock
+	router  routers.Router
+	sensors *sensors.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -69,7 +71,19 @@ func newEnv(t *testing.T) *env {
 	if err := svc.EnsureOwner(ctx, "owner", hash); err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Config{Auth: svc, Settings: settings.New(db, svc, &sqlite.EventLog{DB: db}, clk.Now), Events: &sqlite.EventLog{DB: db}, Now: clk.Now, Device: api.Device{
+	readings, err := sqlite.OpenReadings(ctx, filepath.Join(t.TempDir(), "readings.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sens, err := sensors.New(ctx, sensors.Config{Store: db, Readings: readings, Events: &sqlite.EventLog{DB: db}, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { sens.Run(runCtx); close(ran) }()
+	t.Cleanup(func() { stop(); <-ran; readings.Close() })
+	s, err := api.New(api.Config{Auth: svc, Sensors: sens, SensorsAddr: func() string { return "127.0.0.1:8883" }, Settings: settings.New(db, svc, &sqlite.EventLog{DB: db}, clk.Now), Events: &sqlite.EventLog{DB: db}, Now: clk.Now, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34",
 		FirmwareVersion: "1.0.0", SupportEnd: "2031-05-01", FIPSMode: true, CryptoModule: "v1.0.0",
 	}})
@@ -88,7 +102,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: srv, clk: clk, router: router}
+	return &env{t: t, srv: srv, clk: clk, router: router, sensors: sens}
 }
 
 // client is a browser-like client with its own cookie jar.

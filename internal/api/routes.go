@@ -60,6 +60,15 @@ func (s *Server) routes() []route {
 		{"POST", "/update/install", auth.PermInstallUpdates, false, s.installUpdate},
 		{"PUT", "/update/settings", auth.PermChangeSettings, false, s.changeUpdateSettings},
 		{"POST", "/update/upload", auth.PermInstallUpdates, false, s.uploadUpdate},
+		{"GET", "/sensor-models", auth.PermViewSensors, false, s.listSensorModels},
+		{"GET", "/sensors", auth.PermViewSensors, false, s.listSensors},
+		{"POST", "/sensors", auth.PermManageSensors, false, s.pairSensor},
+		{"GET", "/sensors/{id}", auth.PermViewSensors, false, s.getSensor},
+		{"DELETE", "/sensors/{id}", auth.PermManageSensors, false, s.removeSensor},
+		{"POST", "/sensors/{id}/quarantine", auth.PermManageSensors, false, s.quarantineSensor},
+		{"POST", "/sensors/{id}/release", auth.PermManageSensors, false, s.releaseSensor},
+		{"POST", "/sensors/{id}/replace", auth.PermManageSensors, false, s.replaceSensor},
+		{"GET", "/sensors/{id}/readings", auth.PermViewSensors, false, s.listReadings},
 	}
 }
 

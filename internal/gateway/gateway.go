@@ -2,8 +2,9 @@
 // service and HTTPS API, and runs them until told to stop. cmd/hearthd is a thin flag
 // parser around it; end-to-end tests and hearth-demo start the same code.
 //
-// The gateway listens on exactly one TCP port (HTTPS) and opens no other socket: no
-// plaintext listener, no debug endpoint, no discovery protocol.
+// The gateway listens on one TCP port (HTTPS), plus the sensor broker's MQTTS port while
+// at least one sensor is paired, and opens no other socket: no plaintext listener, no
+// debug endpoint, no discovery protocol.
 //
 // TS-0045 5.2.2.1, 5.2.2.5: only the services the product needs are enabled.
 package gateway
@@ -21,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +46,14 @@ type Config struct {
 	DataDir string
 	// HTTPSAddr is the listen address; ":0" picks a free port.
 	HTTPSAddr string
-	// ReadyFile, when set, receives {"https_addr": ...} once the gateway serves.
+	// MQTTSAddr is the sensor broker's listen address; empty means no sensors. Its
+	// socket is open only while at least one sensor is paired and active.
+	MQTTSAddr string
+	// InsecureUnlimitedSensorRate lifts the per-sensor rate limit (benchmarks only;
+	// refused in release builds).
+	InsecureUnlimitedSensorRate bool
+	// ReadyFile, when set, receives {"https_addr": ..., "mqtt_addr": ...} once the
+	// gateway serves, and again whenever the MQTTS socket opens or closes.
 	ReadyFile string
 	// TPM is the TPM 2.0 that wraps the keystore's data key (a device such as
 	// /dev/tpmrm0, or a swtpm socket); empty means the keystore uses its host key.
@@ -70,6 +79,11 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("gateway: data directory is required")
 	}
+	if c.InsecureUnlimitedSensorRate {
+		if err := buildinfo.RefuseInsecure("--insecure-unlimited-sensor-rate"); err != nil {
+			return err
+		}
+	}
 	if c.InsecureAllowShortLockout {
 		if err := buildinfo.RefuseInsecure("--insecure-allow-short-lockout"); err != nil {
 			return err
@@ -93,6 +107,9 @@ type Main struct {
 	// updates is nil when the device has no A/B slots or no vendor services.
 	updates *update.Scheduler
 	restart chan struct{}
+	// sensors is nil when the gateway runs without sensors.
+	sensors *sensorsPart
+	readyMu sync.Mutex
 	// closers release what Close must release besides the database.
 	closers []func() error
 }
@@ -157,6 +174,9 @@ func (m *Main) open(ctx context.Context) error {
 	if err := m.auth.EnsureOwner(ctx, info.Username, id.DefaultPasswordHash); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	if err := m.openSensors(ctx); err != nil {
+		return err
+	}
 	return m.buildServer()
 }
 
@@ -202,7 +222,7 @@ func (m *Main) buildServer() error {
 	if err := m.newUpdates(set); err != nil {
 		return err
 	}
-	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Updates: m.updatesOrNil(), Device: api.Device{
+	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr, Device: api.Device{
 		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
 		FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
 	}})
@@ -249,11 +269,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.updates != nil {
 		go m.updates.Run(ctx)
 	}
+	sctx, stopSensors := context.WithCancel(ctx)
+	defer m.stopSensors(stopSensors)
+	if err := m.startSensors(sctx); err != nil {
+		m.server.Close()
+		return err
+	}
 	if err := m.writeReady(); err != nil {
 		m.server.Close()
 		return err
 	}
-	m.log.Info("gateway ready", "https_addr", m.Addr())
+	m.log.Info("gateway ready", "https_addr", m.Addr(), "mqtt_addr", m.mqttAddr())
 	var stopped error
 	select {
 	case err := <-errc:
@@ -322,7 +348,9 @@ func (m *Main) writeReady() error {
 	if m.cfg.ReadyFile == "" {
 		return nil
 	}
-	b, _ := json.Marshal(map[string]any{"https_addr": m.Addr(), "pid": os.Getpid()})
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	b, _ := json.Marshal(map[string]any{"https_addr": m.Addr(), "mqtt_addr": m.mqttAddr(), "pid": os.Getpid()})
 	return atomicfile.Write(m.cfg.ReadyFile, append(b, '\n'), 0o644)
 }
 

@@ -147,11 +147,13 @@ type Service struct {
 	ingest *ingest
 	alarms *alarms
 
-	mu     sync.RWMutex
-	byID   map[string]*entry
-	kick   func(id string) // disconnects a sensor from the broker; may be nil
-	opMu   sync.Mutex      // serialises registry changes
-	closed bool
+	mu   sync.RWMutex
+	byID map[string]*entry
+	kick func(id string) // disconnects a sensor from the broker; may be nil
+	// observe learns the number of active sensors after every change; may be nil.
+	observe func(active int)
+	opMu    sync.Mutex // serialises registry changes
+	closed  bool
 }
 
 // entry is the in-memory view of one sensor used on every connect and publish.
@@ -233,6 +235,41 @@ func (s *Service) SetDisconnector(kick func(id string)) {
 	s.mu.Lock()
 	s.kick = kick
 	s.mu.Unlock()
+}
+
+// SetObserver registers a function told the number of active sensors now and after
+// every change of the registry (the gateway opens its MQTTS port only while a sensor
+// may connect). Calls are serialised, in the order of the changes.
+func (s *Service) SetObserver(observe func(active int)) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.Lock()
+	s.observe = observe
+	s.mu.Unlock()
+	s.changed()
+}
+
+// Active is the number of sensors allowed to connect.
+func (s *Service) Active() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, e := range s.byID {
+		if e.State == Active {
+			n++
+		}
+	}
+	return n
+}
+
+// changed tells the observer; the caller holds opMu.
+func (s *Service) changed() {
+	s.mu.RLock()
+	observe := s.observe
+	s.mu.RUnlock()
+	if observe != nil {
+		observe(s.Active())
+	}
 }
 
 func (s *Service) disconnect(id string) {
@@ -327,6 +364,7 @@ func (s *Service) Pair(ctx context.Context, by, name, modelID string) (View, Cre
 	s.mu.Lock()
 	s.byID[st.ID] = e
 	s.mu.Unlock()
+	s.changed()
 	s.event(ctx, events.SensorPaired, events.Info, by, "", st.ID+" "+name, st.ID, name, m.ID)
 	return e.view(), cred, nil
 }
@@ -379,6 +417,7 @@ func (s *Service) setState(ctx context.Context, id string, from, to State) (View
 	e.State = to
 	v := e.view()
 	s.mu.Unlock()
+	s.changed()
 	return v, nil
 }
 
@@ -416,6 +455,7 @@ func (s *Service) Replace(ctx context.Context, by, id, modelID string) (View, Cr
 	s.byID[next.ID] = e
 	s.mu.Unlock()
 	s.disconnect(id)
+	s.changed()
 	s.event(ctx, events.SensorReplaced, events.Info, by, "", id+" -> "+next.ID, old.Name, id, next.ID)
 	return e.view(), cred, nil
 }
@@ -437,6 +477,7 @@ func (s *Service) Remove(ctx context.Context, by, id string) error {
 	delete(s.byID, id)
 	s.mu.Unlock()
 	s.disconnect(id)
+	s.changed()
 	if err := s.cfg.Readings.DeleteSensor(ctx, id); err != nil {
 		s.log.Error("readings of removed sensor not deleted", "sensor", id, "err", err)
 	}

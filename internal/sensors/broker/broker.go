@@ -50,11 +50,11 @@ var _ Sensors = (*sensors.Service)(nil)
 
 // Config configures the broker.
 type Config struct {
-	// Listener accepts TCP connections (already bounded by the caller); the broker
-	// speaks TLS on it.
-	Listener net.Listener
-	TLS      *tls.Config
-	Sensors  Sensors
+	// Listen binds the TCP socket (bounded by the caller); the broker speaks TLS on it.
+	// It is called by SetOpen, and again after the socket was shut.
+	Listen  func() (net.Listener, error)
+	TLS     *tls.Config
+	Sensors Sensors
 	// Events receives what the broker refuses before a sensor is known (plaintext).
 	Events events.Publisher
 	Log    *slog.Logger // nil: discard
@@ -82,7 +82,7 @@ type Broker struct {
 
 // New builds the broker; Start serves.
 func New(cfg Config) (*Broker, error) {
-	if cfg.Listener == nil || cfg.TLS == nil || cfg.Sensors == nil {
+	if cfg.Listen == nil || cfg.TLS == nil || cfg.Sensors == nil {
 		return nil, errors.New("broker: listener, TLS configuration and sensors service are required")
 	}
 	if cfg.Log == nil {
@@ -121,7 +121,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	cfg.Sensors.SetDisconnector(h.kick)
-	ln := &listener{ln: cfg.Listener, tls: cfg.TLS, log: cfg.Log, events: cfg.Events}
+	ln := newListener(cfg.Listen, cfg.TLS, cfg.Log, cfg.Events)
 	if err := srv.AddListener(ln); err != nil {
 		return nil, err
 	}
@@ -131,7 +131,11 @@ func New(cfg Config) (*Broker, error) {
 // Start serves connections in the background until Close.
 func (b *Broker) Start() error { return b.srv.Serve() }
 
-// Addr is the address the broker listens on.
+// SetOpen binds (true) or closes (false) the broker's socket; connected sensors stay
+// connected. A new broker is shut.
+func (b *Broker) SetOpen(open bool) error { return b.ln.setOpen(open) }
+
+// Addr is the address the broker listens on, or "" while shut.
 func (b *Broker) Addr() string { return b.ln.Address() }
 
 // Close disconnects every sensor and stops listening.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,30 +19,96 @@ import (
 // the handshake and the CONNECT packet under one deadline. A client speaking plaintext
 // MQTT to it is refused and raised as an event.
 //
+// The TCP socket exists only while it is open (SetOpen): the gateway opens it while at
+// least one sensor may connect, so a gateway without sensors has no MQTT port at all.
+// Reopening binds the same address as before.
+//
 // TS-0045 5.4.2.1, 5.4.2.6: sensors reach the gateway, and send their credentials, only over TLS 1.2+.
+// TS-0045 5.2.2.1: the MQTTS port is open only while sensors need it.
 type listener struct {
-	ln     net.Listener
+	listen func() (net.Listener, error)
 	tls    *tls.Config
 	log    *slog.Logger
 	events events.Publisher
-	closed atomic.Bool
 	// plaintext rate-limits plaintext events to one a minute.
 	plaintextAt atomic.Int64
+
+	mu     sync.Mutex
+	wake   *sync.Cond
+	cur    net.Listener // nil while shut
+	addr   string       // the address last bound
+	closed bool
+}
+
+func newListener(listen func() (net.Listener, error), tlsCfg *tls.Config, log *slog.Logger, ev events.Publisher) *listener {
+	l := &listener{listen: listen, tls: tlsCfg, log: log, events: ev}
+	l.wake = sync.NewCond(&l.mu)
+	return l
 }
 
 func (l *listener) Init(*slog.Logger) error { return nil }
 func (l *listener) ID() string              { return "mqtts" }
-func (l *listener) Address() string         { return l.ln.Addr().String() }
 func (l *listener) Protocol() string        { return "tcp+tls" }
+
+// Address is the address the socket is bound to, or "" while shut.
+func (l *listener) Address() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur == nil {
+		return ""
+	}
+	return l.addr
+}
+
+// setOpen binds or closes the socket. Connections already established stay.
+func (l *listener) setOpen(open bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return net.ErrClosed
+	case open && l.cur == nil:
+		ln, err := l.listen()
+		if err != nil {
+			return err
+		}
+		l.cur, l.addr = ln, ln.Addr().String()
+		l.wake.Broadcast()
+	case !open && l.cur != nil:
+		l.cur.Close()
+		l.cur = nil
+	}
+	return nil
+}
+
+// current waits until the socket is open and returns it; nil once closed for good.
+func (l *listener) current() net.Listener {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.cur == nil && !l.closed {
+		l.wake.Wait()
+	}
+	return l.cur
+}
 
 func (l *listener) Serve(establish listeners.EstablishFn) {
 	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			if !l.closed.Load() {
-				l.log.Error("mqtts listener stopped", "err", err)
-			}
+		ln := l.current()
+		if ln == nil {
 			return
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			l.mu.Lock()
+			live := l.cur == ln
+			l.mu.Unlock()
+			if live {
+				// A transient failure (such as running out of descriptors): pause
+				// rather than spin.
+				l.log.Warn("mqtts accept failed", "err", err)
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
 		}
 		go l.handle(c, establish)
 	}
@@ -91,10 +158,19 @@ func (l *listener) plaintext(remote string) {
 }
 
 func (l *listener) Close(closeClients listeners.CloseFn) {
-	if l.closed.CompareAndSwap(false, true) {
-		l.ln.Close()
-		closeClients(l.ID())
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
 	}
+	l.closed = true
+	if l.cur != nil {
+		l.cur.Close()
+		l.cur = nil
+	}
+	l.wake.Broadcast()
+	l.mu.Unlock()
+	closeClients(l.ID())
 }
 
 // prefixConn gives back the byte read to tell TLS from plaintext.
