@@ -1,0 +1,254 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// queue is the on-disk FIFO: one SQLite file, one connection.
+//
+// TS-0045 5.6.1.1: WAL with synchronous=FULL, so each commit (an enqueued item, an
+// acknowledged batch removed) is fsynced before the call returns and survives power
+// loss. synchronous=NORMAL would survive a crash of the process but could lose the last
+// commits on power loss: an item the caller believes queued would vanish. A commit torn
+// by power loss fails the WAL frame checksums and is discarded on the next open; earlier
+// commits are untouched.
+//
+// Sequence numbers come from an AUTOINCREMENT key, so they are never reused, even after
+// the queue was emptied; the cloud deduplicates retried batches by them within a stream.
+// The stream id is drawn once when the file is created, so a gateway whose queue file
+// was wiped (a factory reset) starts a new stream rather than repeating old numbers.
+type queue struct {
+	db     *sql.DB
+	stream string
+	// Totals kept in memory, loaded at open and updated after each commit.
+	count, bytes int64
+	counters
+}
+
+// counters are persisted in the meta table.
+type counters struct {
+	DroppedTotal      int64 // items dropped because the queue was full, ever
+	DroppedUnreported int64 // of those, not yet reported to the cloud
+	Rejected          int64 // items dropped because the cloud refused them
+}
+
+var schema = []string{
+	`CREATE TABLE items (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		doc BLOB NOT NULL
+	);
+	CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`,
+}
+
+func openQueue(ctx context.Context, path string) (*queue, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "journal_size_limit(16777216)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open outbox: %w", err)
+	}
+	// One connection: the Run loop and Enqueue take turns, which also keeps the
+	// in-memory totals exact.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	qu := &queue{db: db}
+	if err := qu.load(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return qu, nil
+}
+
+func (q *queue) close() error { return q.db.Close() }
+
+func (q *queue) load(ctx context.Context) error {
+	var v int
+	if err := q.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("open outbox: %w", err)
+	}
+	if v > len(schema) {
+		return fmt.Errorf("open outbox: schema %d is newer than this program (%d)", v, len(schema))
+	}
+	for i := v; i < len(schema); i++ {
+		if _, err := q.db.ExecContext(ctx, "BEGIN IMMEDIATE; "+schema[i]+fmt.Sprintf("; PRAGMA user_version = %d; COMMIT", i+1)); err != nil {
+			q.db.ExecContext(ctx, "ROLLBACK")
+			return fmt.Errorf("open outbox: migrate: %w", err)
+		}
+	}
+	stream, err := q.meta(ctx, "stream")
+	if err != nil {
+		return err
+	}
+	if stream == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		stream = hex.EncodeToString(b)
+		if _, err := q.db.ExecContext(ctx, "INSERT INTO meta(k, v) VALUES ('stream', ?)", stream); err != nil {
+			return fmt.Errorf("open outbox: %w", err)
+		}
+	}
+	q.stream = stream
+	raw, err := q.meta(ctx, "counters")
+	if err != nil {
+		return err
+	}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &q.counters); err != nil {
+			return fmt.Errorf("open outbox: counters: %w", err)
+		}
+	}
+	err = q.db.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(doc)), 0) FROM items").Scan(&q.count, &q.bytes)
+	if err != nil {
+		return fmt.Errorf("open outbox: %w", err)
+	}
+	return nil
+}
+
+func (q *queue) meta(ctx context.Context, k string) (string, error) {
+	var v string
+	err := q.db.QueryRowContext(ctx, "SELECT v FROM meta WHERE k = ?", k).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("outbox meta: %w", err)
+	}
+	return v, nil
+}
+
+// state is what a transaction may change besides the rows.
+type state struct {
+	count, bytes int64
+	counters
+}
+
+// tx runs f in one write transaction on a copy of the state, saving the counters with
+// it; the in-memory state changes only if the commit succeeds.
+func (q *queue) tx(ctx context.Context, f func(*sql.Tx, *state) error) error {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	defer tx.Rollback()
+	st := state{q.count, q.bytes, q.counters}
+	if err := f(tx, &st); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	raw, _ := json.Marshal(st.counters)
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(k, v) VALUES ('counters', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", string(raw)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("outbox: commit: %w", err)
+	}
+	q.count, q.bytes, q.counters = st.count, st.bytes, st.counters
+	return nil
+}
+
+// push appends an item and then drops the oldest items until the queue is within
+// maxItems and maxBytes again, all in one transaction.
+//
+// TS-0045 5.6.1.1: storage stays bounded, so a long outage never fills the disk.
+func (q *queue) push(ctx context.Context, kind string, t time.Time, doc []byte, maxItems, maxBytes int64) (dropped int64, err error) {
+	err = q.tx(ctx, func(tx *sql.Tx, st *state) error {
+		dropped = 0
+		if _, err := tx.ExecContext(ctx, "INSERT INTO items(kind, time, doc) VALUES (?, ?, ?)", kind, t.UnixNano(), doc); err != nil {
+			return err
+		}
+		st.count++
+		st.bytes += int64(len(doc))
+		for st.count > maxItems || st.bytes > maxBytes {
+			var seq, size int64
+			if err := tx.QueryRowContext(ctx, "SELECT seq, length(doc) FROM items ORDER BY seq LIMIT 1").Scan(&seq, &size); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM items WHERE seq = ?", seq); err != nil {
+				return err
+			}
+			st.count--
+			st.bytes -= size
+			dropped++
+		}
+		st.DroppedTotal += dropped
+		st.DroppedUnreported += dropped
+		return nil
+	})
+	return dropped, err
+}
+
+// peek reads the oldest items: at most maxItems, and no more than maxBytes of documents
+// unless a single item is larger.
+func (q *queue) peek(ctx context.Context, maxItems int, maxBytes int) ([]Item, error) {
+	rows, err := q.db.QueryContext(ctx, "SELECT seq, kind, time, doc FROM items ORDER BY seq LIMIT ?", maxItems)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer rows.Close()
+	var items []Item
+	size := 0
+	for rows.Next() {
+		var it Item
+		var ns int64
+		var doc []byte
+		if err := rows.Scan(&it.Seq, &it.Kind, &ns, &doc); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		if len(items) > 0 && size+len(doc) > maxBytes {
+			break
+		}
+		size += len(doc)
+		it.Time = time.Unix(0, ns).UTC()
+		it.Doc = json.RawMessage(doc)
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return items, nil
+}
+
+// remove deletes the items up to and including seq (acknowledged or refused), and
+// records how many drops the cloud has now been told of and how many items it refused.
+func (q *queue) remove(ctx context.Context, seq int64, reported, rejected int64) error {
+	return q.tx(ctx, func(tx *sql.Tx, st *state) error {
+		var n, size int64
+		if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(doc)), 0) FROM items WHERE seq <= ?", seq).Scan(&n, &size); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM items WHERE seq <= ?", seq); err != nil {
+			return err
+		}
+		st.count -= n
+		st.bytes -= size
+		st.DroppedUnreported = max(0, st.DroppedUnreported-reported)
+		st.Rejected += rejected
+		return nil
+	})
+}
+
+// purge deletes every item and forgets unreported drops.
+func (q *queue) purge(ctx context.Context) (int64, error) {
+	n := q.count
+	err := q.tx(ctx, func(tx *sql.Tx, st *state) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM items"); err != nil {
+			return err
+		}
+		st.count, st.bytes, st.DroppedUnreported = 0, 0, 0
+		return nil
+	})
+	return n, err
+}
