@@ -119,6 +119,12 @@ func (c *cloud) Send(ctx context.Context, b Batch) error {
 	return nil
 }
 
+func (c *cloud) failures() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fails
+}
+
 func (c *cloud) received() []Item {
 	c.mu.Lock()
 	defer c.mu.Unlock()
