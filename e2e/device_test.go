@@ -27,6 +27,7 @@ type device struct {
 	root   string // vendor root CA PEM path
 	cmd    *exec.Cmd
 	addr   string // host:port while running
+	ready  string // the ready file of the running hearthd
 	logs   *bytes.Buffer
 	done   chan error
 }
@@ -69,6 +70,7 @@ func provision(t *testing.T, v string) *device {
 func (d *device) start(binary string, extra ...string) {
 	d.t.Helper()
 	ready := filepath.Join(d.t.TempDir(), "ready.json")
+	d.ready = ready
 	args := append([]string{"--data", d.data, "--https-addr", "127.0.0.1:0", "--mqtts-addr", "127.0.0.1:0", "--ready-file", ready}, extra...)
 	d.cmd = exec.Command(binary, args...)
 	d.logs = &bytes.Buffer{}

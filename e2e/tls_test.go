@@ -13,6 +13,8 @@ type declaration struct {
 	Listeners []struct {
 		Name, Protocol string
 		Flag           string
+		// OpenWhile is empty for a listener that is always open.
+		OpenWhile string `json:"open_while"`
 	}
 	UDPSockets []any `json:"udp_sockets"`
 	TLS        struct {
