@@ -89,6 +89,7 @@ func (s *Server) TLSConfig() (*tls.Config, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/device/certificate", s.renew)
+	mux.Handle("POST /v1/telemetry", newTelemetry(s.cfg))
 	mux.Handle("GET /tuf/", TUFHandler(s.cfg.VendorDir))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such service")
