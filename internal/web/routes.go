@@ -45,7 +45,7 @@ type call struct {
 
 // routes lists every page and action of the UI.
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"GET /login", "", stagePassword, s.loginPage, ""},
 		{"POST /login", "", stagePassword, s.loginSubmit, ""},
 		{"POST /lang", "", stagePassword, s.setLanguage, ""},
@@ -75,6 +75,10 @@ func (s *Server) routes() []route {
 		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage, ""},
 		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit, ""},
 	}
+	if s.cfg.Sensors != nil {
+		rts = append(rts, s.sensorRoutes()...)
+	}
+	return rts
 }
 
 // Handler returns the UI's handler, to be mounted at "/" behind the API's middleware

@@ -51,12 +51,15 @@ type navItem struct {
 var navEntries = []struct {
 	path, label string
 	perm        auth.Permission
+	// shown, when set, says whether the gateway has the function at all.
+	shown func(*Server) bool
 }{
-	{"/", "nav.dashboard", auth.PermViewDevice},
-	{"/account", "nav.account", auth.PermOwnSession},
-	{"/users", "nav.users", auth.PermManageUsers},
-	{"/settings", "nav.settings", auth.PermViewSettings},
-	{"/update", "nav.update", auth.PermViewDevice},
+	{"/", "nav.dashboard", auth.PermViewDevice, nil},
+	{"/account", "nav.account", auth.PermOwnSession, nil},
+	{"/users", "nav.users", auth.PermManageUsers, nil},
+	{"/settings", "nav.settings", auth.PermViewSettings, nil},
+	{"/update", "nav.update", auth.PermViewDevice, nil},
+	{"/sensors", "nav.sensors", auth.PermViewSensors, func(s *Server) bool { return s.cfg.Sensors != nil }},
 }
 
 // langCookie remembers an explicit language choice.
@@ -84,8 +87,9 @@ func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
 		v.CSRF = csrfToken(p.Session)
 		if !u.MustChange {
 			for _, n := range navEntries {
-				if p.Can(n.perm) {
-					v.Nav = append(v.Nav, navItem{Path: n.path, Label: n.label, Current: n.path == r.URL.Path})
+				if p.Can(n.perm) && (n.shown == nil || n.shown(s)) {
+					current := n.path == r.URL.Path || n.path != "/" && strings.HasPrefix(r.URL.Path, n.path+"/")
+					v.Nav = append(v.Nav, navItem{Path: n.path, Label: n.label, Current: current})
 				}
 			}
 		}
@@ -104,6 +108,7 @@ func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
 var flashes = map[string]bool{
 	"saved": true, "password_changed": true, "signed_out": true, "signed_out_all": true,
 	"unlocked": true, "removed": true, "session_revoked": true, "reauthed": true, "update_installing": true,
+	"sensor_quarantined": true, "sensor_released": true, "sensor_removed": true,
 }
 
 // updateNotice is the banner announcing an available update, unless notifications are

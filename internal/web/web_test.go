@@ -27,6 +27,8 @@ type ui struct {
 	t   testing.TB
 	srv *httptest.Server
 	clk *clock
+	db  *sqlite.DB
+	ev  *sqlite.EventLog
 }
 
 type clock struct {
@@ -41,7 +43,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newUI(t testing.TB) *ui {
+func newUI(t testing.TB) *ui { return newUIWith(t, nil) }
+
+// newUIWith builds the UI; mod may add services to the API's configuration before the
+// server starts.
+func newUIWith(t testing.TB, mod func(u *ui, cfg *api.Config)) *ui {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
@@ -58,16 +64,21 @@ func newUI(t testing.TB) *ui {
 		t.Fatal(err)
 	}
 	svc.EnsureOwner(ctx, "owner", hash)
-	a, err := api.New(api.Config{Auth: svc, Settings: settings.New(db, svc, ev, clk.Now), Events: ev, Now: clk.Now, Device: api.Device{
+	cfg := api.Config{Auth: svc, Settings: settings.New(db, svc, ev, clk.Now), Events: ev, Now: clk.Now, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34", FirmwareVersion: "1.0.0",
 		SupportEnd: time.Now().AddDate(5, 0, 1).Format(time.DateOnly), FIPSMode: true, CryptoModule: "v1.0.0",
-	}})
+	}}
+	u := &ui{t: t, clk: clk, db: db, ev: ev}
+	if mod != nil {
+		mod(u, &cfg)
+	}
+	a, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(a.Handler())
-	t.Cleanup(srv.Close)
-	return &ui{t: t, srv: srv, clk: clk}
+	u.srv = httptest.NewTLSServer(a.Handler())
+	t.Cleanup(u.srv.Close)
+	return u
 }
 
 type browser struct {
