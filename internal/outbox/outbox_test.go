@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -248,5 +249,44 @@ func TestEnqueueValidates(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(t.TempDir(), "x.db"), Config{Sender: &cloud{}}); err == nil {
 		t.Fatal("opened without a consent check")
+	}
+}
+
+// blockingSender holds every request until its context ends.
+type blockingSender struct{ started chan struct{} }
+
+func (s blockingSender) Send(ctx context.Context, _ Batch) error {
+	s.started <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TS-0045 5.7.1.9: withdrawing consent abandons a request in flight and empties the queue.
+func TestConsentWithdrawnDuringSend(t *testing.T) {
+	s := blockingSender{started: make(chan struct{}, 1)}
+	g := newRig(t, func(c *Config) { c.Sender = s; c.Recheck = time.Hour })
+	g.clock.never = time.Hour
+	g.enqueue(t, 1, 3)
+	stop := g.run(t)
+	defer stop()
+	<-s.started
+	g.allowed.set(false)
+	g.ob.Wake()
+	eventually(t, "the purge", func() bool { return g.ob.Stats().Queued == 0 })
+	if s := g.ob.Stats(); s.LastError != "" {
+		t.Fatalf("the abandoned request was counted as a failure: %+v", s)
+	}
+}
+
+// TS-0045 5.6.1.1: the queue commits with WAL and synchronous=FULL; a copy of the files
+// (TestSurvivesPowerLoss) cannot tell whether the commits were fsynced, this can.
+func TestDurabilitySettings(t *testing.T) {
+	g := newRig(t, nil)
+	var mode string
+	var sync int
+	g.ob.q.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	g.ob.q.db.QueryRow("PRAGMA synchronous").Scan(&sync)
+	if mode != "wal" || sync != 2 {
+		t.Fatalf("journal %s synchronous %d, want wal and FULL (2)", mode, sync)
 	}
 }

@@ -79,8 +79,11 @@ func (r *runner) step(ctx context.Context) (time.Duration, waitMode) {
 	if len(items) == 0 {
 		return 0, idle
 	}
-	err = o.cfg.Sender.Send(ctx, b)
+	err = o.send(ctx, b)
 	last := items[len(items)-1].Seq
+	if err != nil && !o.cfg.Allowed() {
+		return 0, backingOff // consent withdrawn meanwhile: the loop purges the queue
+	}
 	switch {
 	case err == nil:
 		o.acknowledged(ctx, last, b.Dropped)
@@ -114,6 +117,30 @@ func (r *runner) step(ctx context.Context) (time.Duration, waitMode) {
 		o.cfg.Log.Info("cloud unreachable, will retry", "failures", r.retry.failures, "delay", d, "err", err)
 		return d, backingOff
 	}
+}
+
+// send delivers b, abandoning the request if consent is withdrawn (and Wake called)
+// while it is in flight.
+//
+// TS-0045 5.7.1.9: withdrawing consent stops sending at once.
+func (o *Outbox) send(ctx context.Context, b Batch) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-o.wake:
+				// Consumed: the loop looks at the queue again after this send anyway.
+				if !o.cfg.Allowed() {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return o.cfg.Sender.Send(ctx, b)
 }
 
 // acknowledged removes a batch the cloud accepted.

@@ -53,9 +53,13 @@ type HTTPSender struct {
 
 var _ Sender = (*HTTPSender)(nil)
 
-// NewHTTPSender sends to url (the cloud's /v1/telemetry) with client.
+// NewHTTPSender sends to url (the cloud's /v1/telemetry) with a copy of client that
+// does not follow redirects: documents go to the configured service or nowhere, and a
+// redirect is answered as a transient failure.
 func NewHTTPSender(client *http.Client, url string) *HTTPSender {
-	return &HTTPSender{client: client, url: url}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &HTTPSender{client: &c, url: url}
 }
 
 // maxResponse bounds how much of a response is read: enough for an error message.
