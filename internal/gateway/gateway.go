@@ -34,6 +34,7 @@ import (
 	"hearth/internal/identity"
 	"hearth/internal/keystore"
 	"hearth/internal/keystore/tpm"
+	"hearth/internal/outbox"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
@@ -98,7 +99,11 @@ type Main struct {
 	log   *slog.Logger
 	db    *sqlite.DB
 	evlog *sqlite.EventLog
-	auth  *auth.Service
+	// events is evlog plus the copy of warnings for the vendor cloud.
+	events *eventLog
+	// outbox is nil without vendor services.
+	outbox *outbox.Outbox
+	auth   *auth.Service
 	// id is the current identity; renewal replaces it.
 	id     atomic.Pointer[identity.Identity]
 	server *http.Server
@@ -145,6 +150,7 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	m.evlog = &sqlite.EventLog{DB: m.db, Log: m.log}
+	m.events = &eventLog{EventLog: m.evlog}
 	ks, err := m.openKeystore()
 	if err != nil {
 		m.alarm(ctx, events.KeystoreUnreadable, err)
@@ -167,7 +173,7 @@ func (m *Main) open(ctx context.Context) error {
 		Lockout: m.cfg.Lockout, InsecureAllowShortLockout: m.cfg.InsecureAllowShortLockout,
 		DefaultPasswordHash: id.DefaultPasswordHash, DeviceWords: []string{info.Model, info.Name, info.Serial, info.Vendor},
 		Log: m.log,
-	}, m.db, m.evlog)
+	}, m.db, m.events)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -218,11 +224,14 @@ func (m *Main) openKeystore() (*keystore.Store, error) {
 func (m *Main) buildServer() error {
 	fips, module := buildinfo.FIPS()
 	info := m.identity().Info
-	set := settings.New(m.db, m.auth, m.evlog, nil)
+	set := settings.New(m.db, m.auth, m.events, nil)
+	if err := m.openOutbox(set); err != nil {
+		return err
+	}
 	if err := m.newUpdates(set); err != nil {
 		return err
 	}
-	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.evlog, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr, Device: api.Device{
+	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.events, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr, Device: api.Device{
 		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
 		FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
 	}})
@@ -269,6 +278,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.updates != nil {
 		go m.updates.Run(ctx)
 	}
+	octx, stopOutbox := context.WithCancel(ctx)
+	outboxDone := make(chan struct{})
+	go func() {
+		m.runOutbox(octx)
+		close(outboxDone)
+	}()
+	defer func() {
+		stopOutbox()
+		<-outboxDone
+	}()
 	sctx, stopSensors := context.WithCancel(ctx)
 	defer m.stopSensors(stopSensors)
 	if err := m.startSensors(sctx); err != nil {
@@ -324,7 +343,7 @@ func (m *Main) newUpdates(set *settings.Service) error {
 	if err != nil {
 		return err
 	}
-	m.updates = update.NewScheduler(agent, set, m.evlog, m.requestRestart)
+	m.updates = update.NewScheduler(agent, set, m.events, m.requestRestart)
 	return nil
 }
 
@@ -373,6 +392,9 @@ func (m *Main) janitor(ctx context.Context) {
 // Close releases the database and the TPM connection.
 func (m *Main) Close() error {
 	var errs []error
+	if m.outbox != nil {
+		errs = append(errs, m.outbox.Close())
+	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
 	}

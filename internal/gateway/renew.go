@@ -109,7 +109,7 @@ func (r *renewer) tick(ctx context.Context) {
 	}
 	r.failures, r.skip = 0, 0
 	r.m.setIdentity(next)
-	r.m.evlog.Publish(ctx, events.Event{Time: now.UTC(), Kind: events.CertificateRenewed, Severity: events.Info,
+	r.m.events.Publish(ctx, events.Event{Time: now.UTC(), Kind: events.CertificateRenewed, Severity: events.Info,
 		Detail: "valid until " + next.Leaf.NotAfter.UTC().Format(time.DateOnly), Args: []string{next.Leaf.NotAfter.UTC().Format(time.DateOnly)}})
 	if clockBehind {
 		r.skip = int(renewClockBehind / renewTick)
@@ -126,7 +126,7 @@ func (r *renewer) failed(ctx context.Context, id *identity.Identity, err error) 
 		if r.now().After(id.Leaf.NotAfter.Add(-7 * 24 * time.Hour)) {
 			sev = events.Critical
 		}
-		r.m.evlog.Publish(ctx, events.Event{Time: r.now().UTC(), Kind: events.CertificateRenewalFailing, Severity: sev,
+		r.m.events.Publish(ctx, events.Event{Time: r.now().UTC(), Kind: events.CertificateRenewalFailing, Severity: sev,
 			Detail: fmt.Sprintf("%d attempts failed; certificate expires %s: %v", r.failures, id.Leaf.NotAfter.UTC().Format(time.DateOnly), err),
 			Args:   []string{strconv.Itoa(r.failures), id.Leaf.NotAfter.UTC().Format(time.DateOnly)}})
 	}

@@ -50,7 +50,7 @@ func (m *Main) openSensors(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	m.closers = append(m.closers, readings.Close)
-	svc, err := sensors.New(ctx, sensors.Config{Store: m.db, Readings: readings, Events: m.evlog, Log: m.log,
+	svc, err := sensors.New(ctx, sensors.Config{Store: m.db, Readings: readings, Events: m.events, Log: m.log,
 		Now: m.cfg.Now, InsecureUnlimitedRate: m.cfg.InsecureUnlimitedSensorRate})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -72,7 +72,7 @@ func (m *Main) openSensors(ctx context.Context) error {
 		addr = ln.Addr().String()
 		return newLimitListener(ln, mqttTotalConns, mqttTotalConns), nil
 	}
-	b, err := broker.New(broker.Config{Listen: listen, TLS: tlsCfg, Sensors: svc, Events: m.evlog, Log: m.log})
+	b, err := broker.New(broker.Config{Listen: listen, TLS: tlsCfg, Sensors: svc, Events: m.events, Log: m.log})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"hearth/internal/buildinfo"
+	"hearth/internal/events"
+	"hearth/internal/outbox"
+	"hearth/internal/sensors"
+	"hearth/internal/settings"
+	"hearth/internal/store/sqlite"
+)
+
+// OutboxFile is the queue of documents for the vendor cloud in the data directory.
+const OutboxFile = "outbox.db"
+
+// summaryEvery is how often a telemetry summary is queued.
+const summaryEvery = time.Hour
+
+// eventLog is the gateway's security event log: every event is stored on the device;
+// with the owner's consent to telemetry, warnings and critical events also go, reduced
+// to kind, severity and the minute they happened, to the vendor cloud through the
+// outbox. A change of a setting wakes the outbox, so a withdrawn consent stops sending
+// at once.
+//
+// TS-0045 5.6.1.2: events wait on disk while the cloud is away, and are sent after.
+type eventLog struct {
+	*sqlite.EventLog
+	out atomic.Pointer[outbox.Outbox]
+}
+
+// Publish implements events.Publisher.
+func (l *eventLog) Publish(ctx context.Context, e events.Event) {
+	l.EventLog.Publish(ctx, e)
+	ob := l.out.Load()
+	if ob == nil {
+		return
+	}
+	if e.Kind == events.SettingChanged {
+		ob.Wake()
+	}
+	if e.Severity != events.Warning && e.Severity != events.Critical {
+		return
+	}
+	doc, _ := json.Marshal(map[string]string{"kind": string(e.Kind), "severity": string(e.Severity), "time": e.Time.UTC().Truncate(time.Minute).Format(time.RFC3339)})
+	if err := ob.Enqueue(context.WithoutCancel(ctx), outbox.KindSecurityEvent, doc); err != nil && !errors.Is(err, outbox.ErrNotAllowed) {
+		// The event is in the device's log; only its copy for the vendor is lost.
+		l.Log.Warn("event not queued for the vendor cloud", "kind", e.Kind, "err", err)
+	}
+}
+
+// openOutbox opens the queue for the vendor cloud; it sends only while the owner's
+// telemetry setting is on.
+func (m *Main) openOutbox(set *settings.Service) error {
+	if m.cfg.CloudURL == "" {
+		return nil
+	}
+	_, client, err := m.vendorClient(m.cfg.CloudURL)
+	if err != nil {
+		return err
+	}
+	allowed := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := set.Get(ctx)
+		return err == nil && st.Values[settings.Telemetry]
+	}
+	ob, err := outbox.Open(filepath.Join(m.cfg.DataDir, OutboxFile), outbox.Config{
+		Sender: outbox.NewHTTPSender(client, strings.TrimSuffix(m.cfg.CloudURL, "/")+"/v1/telemetry"), Allowed: allowed, Log: m.log, Now: m.cfg.Now})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	m.outbox = ob
+	m.events.out.Store(ob)
+	return nil
+}
+
+// runOutbox drains the outbox and queues a summary every hour until ctx ends, then
+// waits for the drain to stop.
+func (m *Main) runOutbox(ctx context.Context) {
+	if m.outbox == nil {
+		return
+	}
+	drained := make(chan struct{})
+	go func() {
+		m.outbox.Run(ctx)
+		close(drained)
+	}()
+	t := time.NewTicker(summaryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			<-drained
+			return
+		case <-t.C:
+			m.queueSummary(ctx)
+		}
+	}
+}
+
+// queueSummary queues the hourly telemetry summary: the firmware version and how many
+// sensors of each model are paired, and in which state. No names, no readings, no
+// addresses.
+func (m *Main) queueSummary(ctx context.Context) {
+	counts := map[string]int{}
+	if s := m.sensorsOrNil(); s != nil {
+		for _, v := range s.List() {
+			counts[v.Model+"/"+string(v.State)]++
+		}
+	}
+	doc, _ := json.Marshal(map[string]any{"firmware": buildinfo.Version(), "sensors": counts, "max_sensors": sensors.MaxSensors})
+	if err := m.outbox.Enqueue(ctx, outbox.KindTelemetry, doc); err != nil && !errors.Is(err, outbox.ErrNotAllowed) {
+		m.log.Warn("telemetry summary not queued", "err", err)
+	}
+}
