@@ -100,6 +100,16 @@ func TestDemoStartsAndReusesState(t *testing.T) {
 	if r := d.call(c, "POST", "/api/v1/account/password", map[string]string{"current_password": st["default_password"].(string), "new_password": "demo passphrase kept"}); r.status != 204 {
 		t.Fatalf("password change: %v", r)
 	}
+	// A sensor paired at the demo gateway publishes to the address in demo.json.
+	sensor := d.pair(c, "Demo room", "HS-TH1")
+	host, mqttPort, _ := strings.Cut(st["mqtt_addr"].(string), ":")
+	if ok, out := mosquitto(t, "mosquitto_pub", "-h", host, "-p", mqttPort, "--cafile", d.root, "-u", sensor.Sensor.ID, "-P", sensor.Connection.Password,
+		"-i", sensor.Sensor.ID, "-t", sensor.Connection.Topic, "-q", "1", "-m", reading(20.5)); !ok {
+		t.Fatalf("publish to the demo gateway: %s", out)
+	}
+	if got := d.readings(c, sensor.Sensor.ID); len(got) != 1 {
+		t.Fatalf("demo gateway stored %v", got)
+	}
 	pid := int(st["gateway_pid"].(float64))
 	stopDemo(t, cmd, done)
 	if err := syscall.Kill(pid, 0); err == nil {

@@ -51,13 +51,19 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	defer cloud.stop()
 	cloudURL := "https://localhost:" + port(cloudAddr)
-	gw, addr, err := d.start(ctx, "gateway", gatewayCommand, "--data", d.path("gateway"), "--cloud-url", cloudURL)
+	// The broker's socket opens only once a sensor is paired, so its port is chosen
+	// here and told in demo.json beforehand.
+	mqttPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	gw, addr, err := d.start(ctx, "gateway", gatewayCommand, "--data", d.path("gateway"), "--cloud-url", cloudURL, "--mqtts-addr", "127.0.0.1:"+mqttPort)
 	if err != nil {
 		return err
 	}
 	defer gw.stop()
 	st := State{
-		GatewayURL: "https://localhost:" + port(addr), CloudURL: cloudURL, CACert: filepath.Join(d.dir, "vendor", vendorca.RootCertFile),
+		GatewayURL: "https://localhost:" + port(addr), CloudURL: cloudURL, MQTTAddr: "localhost:" + mqttPort, CACert: filepath.Join(d.dir, "vendor", vendorca.RootCertFile),
 		Username: lbl.Username, DefaultPassword: lbl.DefaultPassword, GatewayPID: gw.cmd.Process.Pid,
 		GatewayData: d.path("gateway"), VendorDir: d.path("vendor"),
 	}
@@ -65,8 +71,8 @@ func (d *demo) run(ctx context.Context) error {
 	if err := atomicfile.Write(d.path("demo.json"), append(b, '\n'), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.stdout, "hearth-demo ready: %s  user %s  label password %s  (trust %s; vendor services %s; state in %s; logs gateway.log, cloud.log)\n",
-		st.GatewayURL, st.Username, st.DefaultPassword, st.CACert, cloudURL, d.dir)
+	fmt.Fprintf(d.stdout, "hearth-demo ready: %s  user %s  label password %s  (trust %s; sensors connect to %s once paired; vendor services %s; state in %s; logs gateway.log, cloud.log)\n",
+		st.GatewayURL, st.Username, st.DefaultPassword, st.CACert, st.MQTTAddr, cloudURL, d.dir)
 	select {
 	case err := <-gw.exited:
 		return fmt.Errorf("gateway exited (%v); see %s", err, d.path("gateway.log"))
@@ -76,6 +82,16 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	fmt.Fprintln(d.stdout, "hearth-demo stopping; state kept in", d.dir)
 	return nil
+}
+
+// freePort finds a loopback port no one listens on.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return port(ln.Addr().String()), nil
 }
 
 func port(addr string) string {
