@@ -1,0 +1,230 @@
+package sim_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"hearth/internal/events"
+	"hearth/internal/sensors"
+	"hearth/internal/sensors/broker"
+	"hearth/internal/store/sqlite"
+	"hearth/internal/tlspolicy"
+)
+
+// gatewayName is the name on the test gateway's certificate.
+const gatewayName = "gateway.test"
+
+// gateway is the real sensors service over real SQLite stores behind the real
+// embedded broker, on loopback, with a throwaway certificate. The broker can be
+// stopped and started again on the same address, as when the gateway restarts.
+type gateway struct {
+	svc    *sensors.Service
+	rec    *recorder
+	cert   tls.Certificate
+	caPEM  []byte
+	pool   *x509.CertPool
+	addr   string
+	b      *broker.Broker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newGateway(t *testing.T) *gateway {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "hearthd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := sqlite.OpenReadings(ctx, filepath.Join(dir, "readings.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := sensors.New(ctx, sensors.Config{Store: db, Readings: rd, Events: events.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{svc: svc, rec: &recorder{Service: svc}, done: make(chan struct{})}
+	g.cert, g.caPEM, g.pool = selfSigned(t)
+	runCtx, cancel := context.WithCancel(ctx)
+	g.cancel = cancel
+	go func() { svc.Run(runCtx); close(g.done) }()
+	t.Cleanup(func() {
+		g.stop(t)
+		g.cancel()
+		<-g.done
+		rd.Close()
+		db.Close()
+	})
+	g.start(t)
+	return g
+}
+
+// start serves the broker: on a fresh port the first time, on the same address after.
+func (g *gateway) start(t *testing.T) {
+	t.Helper()
+	addr := g.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	srvTLS, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &g.cert, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.New(broker.Config{
+		Listen:  func() (net.Listener, error) { return net.Listen("tcp", addr) },
+		TLS:     srvTLS,
+		Sensors: g.rec,
+		Events:  events.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetOpen(true); err != nil {
+		t.Fatal(err)
+	}
+	g.b, g.addr = b, b.Addr()
+}
+
+// stop closes the broker, disconnecting every sensor, as a gateway going down.
+func (g *gateway) stop(t *testing.T) {
+	t.Helper()
+	if g.b != nil {
+		g.b.Close()
+		g.b = nil
+	}
+}
+
+func (g *gateway) pair(t *testing.T, modelID string) (string, sensors.Credential) {
+	t.Helper()
+	v, cred, err := g.svc.Pair(context.Background(), "alice", "Test "+modelID, modelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.ID, cred
+}
+
+// clientTLS is what a sensor given the gateway's CA file uses.
+func (g *gateway) clientTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	c, err := tlspolicy.Client(g.pool, gatewayName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// stored returns the readings the gateway stored for id.
+func (g *gateway) stored(t *testing.T, id string) []sensors.Reading {
+	t.Helper()
+	now := time.Now()
+	rs, err := g.svc.Readings(context.Background(), id, now.Add(-sensors.MaxAge), now.Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// recorder is the sensors service as the broker sees it, noting when each sensor
+// tried to connect and which readings arrived when, in arrival order.
+type recorder struct {
+	*sensors.Service
+	mu       sync.Mutex
+	attempts []time.Time
+	arrivals []arrival
+	held     bool // readings arriving now are never stored nor acknowledged
+}
+
+// hold makes the gateway swallow the readings arriving from now on (true), as one
+// that goes down before storing them.
+func (r *recorder) hold(on bool) {
+	r.mu.Lock()
+	r.held = on
+	r.mu.Unlock()
+}
+
+type arrival struct {
+	at      time.Time
+	payload string
+}
+
+func (r *recorder) Authenticate(id, clientID string, credential []byte, remote string) error {
+	r.mu.Lock()
+	r.attempts = append(r.attempts, time.Now())
+	r.mu.Unlock()
+	return r.Service.Authenticate(id, clientID, credential, remote)
+}
+
+func (r *recorder) Accept(ctx context.Context, id string, payload []byte, remote string, done func(error)) error {
+	r.mu.Lock()
+	r.arrivals = append(r.arrivals, arrival{at: time.Now(), payload: string(payload)})
+	held := r.held
+	r.mu.Unlock()
+	if held {
+		return nil
+	}
+	return r.Service.Accept(ctx, id, payload, remote, done)
+}
+
+func (r *recorder) snapshot() ([]time.Time, []arrival) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.attempts...), append([]arrival(nil), r.arrivals...)
+}
+
+// selfSigned makes a throwaway ECDSA P-256 CA certificate for the gateway's name.
+func selfSigned(t *testing.T) (tls.Certificate, []byte, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: gatewayName},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		DNSNames:     []string{gatewayName},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, caPEM, pool
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
