@@ -228,7 +228,7 @@ var messages = []entry{
 	{Key: "sensors.pair.submit", EN: "Pair sensor", ZH: "配對感測器"},
 	{Key: "sensors.paired.heading", EN: "Sensor “%s” is paired", ZH: "已配對感測器「%s」"},
 	{Key: "sensors.paired.replaced_heading", EN: "The replacement for “%s” is paired", ZH: "已配對「%s」的替換感測器"},
-	{Key: "sensors.paired.intro", EN: "Enter these settings in the sensor or its setup app. It connects to this gateway with MQTT over TLS.", ZH: "請將以下設定輸入感測器或其設定程式。感測器會以 MQTT over TLS 連線到本閘道器。"},
+	{Key: "sensors.paired.intro", EN: "Enter these settings in the sensor or its setup app. It connects to this gateway with MQTT over TLS.", ZH: "請將以下設定輸入感測器或其設定程式。感測器會經由 TLS 加密的 MQTT 連線到本閘道器。"},
 	{Key: "sensors.paired.id", EN: "Sensor ID", ZH: "感測器 ID"},
 	{Key: "sensors.paired.username", EN: "MQTT user name and client ID", ZH: "MQTT 使用者名稱與用戶端 ID"},
 	{Key: "sensors.paired.topic", EN: "Topic for readings", ZH: "量測資料的主題"},

@@ -18,6 +18,8 @@ import (
 type chart struct {
 	ID, Title, Desc string
 	Empty           bool
+	// W and H are the size of the viewBox.
+	W, H float64
 	// Lines and Bands are the SVG points of each run of consecutive periods with data.
 	Lines, Bands []string
 	Dots         []chartPoint
@@ -54,15 +56,20 @@ var chartWindows = []chartWindow{
 
 // Chart geometry, in viewBox units (the SVG scales to the page's width).
 const (
-	chartW, chartH                                    = 640.0, 220.0
-	chartLeft, chartRight, chartTop, chartBottomSpace = 56.0, 12.0, 12.0, 28.0
+	chartW, chartH                                    = 480.0, 200.0
+	chartLeft, chartRight, chartTop, chartBottomSpace = 68.0, 14.0, 12.0, 32.0
 )
+
+// maxGap is the most periods a line bridges: a sensor reporting less often than the
+// chart's period still draws a line, while an outage (maxGap or more empty periods in a
+// row) shows as a break.
+const maxGap = 4
 
 func binaryKind(k sensors.Kind) bool { return k == sensors.Motion || k == sensors.Door }
 
 // buildChart lays out the points of one kind over [from, from+w.Span).
 func buildChart(p i18n.Printer, id string, k sensors.Kind, w chartWindow, from time.Time, pts []sensors.Point) chart {
-	c := chart{ID: id, Title: p.T("chart.title", p.T("sensor.kind."+string(k)), p.T(w.Key)),
+	c := chart{ID: id, Title: p.T("chart.title", p.T("sensor.kind."+string(k)), p.T(w.Key)), W: chartW, H: chartH,
 		Left: chartLeft, Right: chartW - chartRight, Top: chartTop, Bottom: chartH - chartBottomSpace}
 	to := from.Add(w.Span)
 	if len(pts) == 0 {
@@ -82,7 +89,7 @@ func buildChart(p i18n.Printer, id string, k sensors.Kind, w chartWindow, from t
 }
 
 // layoutLines draws the average as a line and the min-max range as a band, broken where
-// periods have no readings.
+// the sensor was silent for maxGap periods or more.
 func (c *chart) layoutLines(p i18n.Printer, k sensors.Kind, w chartWindow, from, to time.Time, pts []sensors.Point, slot float64, x func(time.Time) float64) {
 	lo, hi, total := pts[0].Min, pts[0].Max, 0
 	for _, pt := range pts {
@@ -110,10 +117,10 @@ func (c *chart) layoutLines(p i18n.Printer, k sensors.Kind, w chartWindow, from,
 		}
 		line, upper, lower = nil, nil, nil
 	}
-	prev := -2
+	prev := math.MinInt / 2
 	for _, pt := range pts {
 		i := int(pt.Time.Sub(from) / w.Step)
-		if i != prev+1 {
+		if i-prev > maxGap {
 			flush()
 		}
 		prev = i
@@ -175,7 +182,7 @@ func timeTicks(p i18n.Printer, from, to time.Time, every time.Duration, x func(t
 				label = t.Format("1/2")
 			}
 		}
-		out = append(out, chartTick{X: round1(x(t)), Y: bottom + 18, Text: label})
+		out = append(out, chartTick{X: round1(x(t)), Y: bottom + 22, Text: label})
 	}
 	return out
 }
