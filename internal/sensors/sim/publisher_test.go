@@ -17,15 +17,16 @@ import (
 	"hearth/internal/backoff"
 	"hearth/internal/sensors"
 	"hearth/internal/sensors/sim"
+	"hearth/internal/sensors/sim/simtest"
 )
 
 // fast is a backoff for tests: retries within tens of milliseconds.
 var fast = backoff.Policy{Base: 50 * time.Millisecond, Max: 200 * time.Millisecond}
 
-func newPublisher(t *testing.T, g *gateway, id string, cred sensors.Credential, modelID string, mod func(*sim.Config)) *sim.Publisher {
+func newPublisher(t *testing.T, g *simtest.Gateway, id string, cred sensors.Credential, modelID string, mod func(*sim.Config)) *sim.Publisher {
 	t.Helper()
 	m, _ := sensors.LookupModel(modelID)
-	cfg := sim.Config{Broker: g.addr, TLS: g.clientTLS(t), ID: id, Credential: cred, Model: m, Backoff: fast}
+	cfg := sim.Config{Broker: g.Addr, TLS: g.ClientTLS(t), ID: id, Credential: cred, Model: m, Backoff: fast}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -62,8 +63,8 @@ func doorReadings(n int, end time.Time) []sensors.Reading {
 }
 
 func TestPublishStoresReadings(t *testing.T) {
-	g := newGateway(t)
-	id, cred := g.pair(t, "HS-TH1")
+	g := simtest.NewGateway(t)
+	id, cred := g.Pair(t, "HS-TH1")
 	m, _ := sensors.LookupModel("HS-TH1")
 	gen, err := sim.NewGenerator(sim.GeneratorConfig{Model: m, Seed: 1, Start: time.Now().Add(-time.Minute)})
 	if err != nil {
@@ -79,7 +80,7 @@ func TestPublishStoresReadings(t *testing.T) {
 	if err := p.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got := g.stored(t, id)
+	got := g.Stored(t, id)
 	sortReadings(got)
 	sortReadings(want)
 	if !equalReadings(got, want) {
@@ -94,35 +95,35 @@ func TestPublishStoresReadings(t *testing.T) {
 // meanwhile wait in the buffer and arrive, in order, once the gateway is back on the
 // same address.
 func TestOutageLosesNothing(t *testing.T) {
-	g := newGateway(t)
-	id, cred := g.pair(t, "HS-D1")
+	g := simtest.NewGateway(t)
+	id, cred := g.Pair(t, "HS-D1")
 	p := newPublisher(t, g, id, cred, "HS-D1", nil)
 	stop := run(t, p)
 	all := doorReadings(6, time.Now())
 	for _, r := range all[:2] {
 		p.Add(r)
 	}
-	waitFor(t, "first readings acknowledged", 5*time.Second, func() bool { return p.Stats().Acked == 2 })
+	simtest.WaitFor(t, "first readings acknowledged", 5*time.Second, func() bool { return p.Stats().Acked == 2 })
 
 	// The gateway goes down while a reading is in flight: it arrived but was never
 	// acknowledged, so the sensor still holds it.
-	g.rec.hold(true)
+	g.Rec.Hold(true)
 	p.Add(all[2])
-	waitFor(t, "third reading sent", 5*time.Second, func() bool { _, arr := g.rec.snapshot(); return len(arr) == 3 })
-	g.stop(t)
-	g.rec.hold(false)
-	waitFor(t, "sensor notices the outage", 5*time.Second, func() bool { return !p.Stats().Connected })
+	simtest.WaitFor(t, "third reading sent", 5*time.Second, func() bool { _, arr := g.Rec.Snapshot(); return len(arr) == 3 })
+	g.Stop(t)
+	g.Rec.Hold(false)
+	simtest.WaitFor(t, "sensor notices the outage", 5*time.Second, func() bool { return !p.Stats().Connected })
 	for _, r := range all[3:] {
 		p.Add(r)
 	}
 	// While the gateway is away the sensor keeps trying, and keeps everything.
-	waitFor(t, "reconnection attempts", 5*time.Second, func() bool { return p.Stats().Buffered == 4 })
+	simtest.WaitFor(t, "reconnection attempts", 5*time.Second, func() bool { return p.Stats().Buffered == 4 })
 	if st := p.Stats(); st.Acked != 2 || st.Connects != 1 {
 		t.Fatalf("during the outage: %+v", st)
 	}
 
-	g.start(t)
-	waitFor(t, "backlog delivered", 8*time.Second, func() bool { return p.Stats().Acked == 6 })
+	g.Start(t)
+	simtest.WaitFor(t, "backlog delivered", 8*time.Second, func() bool { return p.Stats().Acked == 6 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -132,15 +133,15 @@ func TestOutageLosesNothing(t *testing.T) {
 
 	// The broker saw the readings in order; the reading whose acknowledgement was lost
 	// with the connection arrived twice, one after the other (QoS 1), and no other.
-	_, arr := g.rec.snapshot()
+	_, arr := g.Rec.Snapshot()
 	var order []string
 	dups := 0
 	for _, a := range arr {
-		if len(order) > 0 && order[len(order)-1] == a.payload {
+		if len(order) > 0 && order[len(order)-1] == a.Payload {
 			dups++
 			continue
 		}
-		order = append(order, a.payload)
+		order = append(order, a.Payload)
 	}
 	var want []string
 	for _, r := range all {
@@ -149,7 +150,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	if !slices.Equal(order, want) || dups != 1 {
 		t.Fatalf("arrived %q (%d repeated), want %q", order, dups, want)
 	}
-	if got := g.stored(t, id); !equalReadings(dedupe(got), all) {
+	if got := g.Stored(t, id); !equalReadings(dedupe(got), all) {
 		t.Fatalf("stored %v, want %v", got, all)
 	}
 }
@@ -157,8 +158,8 @@ func TestOutageLosesNothing(t *testing.T) {
 // TestRefusedBacksOff gives the sensor a wrong credential: it is refused every time,
 // and waits longer and longer (a random delay under a doubling ceiling) between tries.
 func TestRefusedBacksOff(t *testing.T) {
-	g := newGateway(t)
-	id, cred := g.pair(t, "HS-TH1")
+	g := simtest.NewGateway(t)
+	id, cred := g.Pair(t, "HS-TH1")
 	wrong := sensors.Credential(strings.Repeat("x", len(cred.Reveal())))
 	var mu sync.Mutex
 	var ceilings, delays []time.Duration
@@ -177,14 +178,14 @@ func TestRefusedBacksOff(t *testing.T) {
 	p.Add(sensors.Reading{Kind: sensors.Battery, Value: 90, Time: time.Now()})
 	stop := run(t, p)
 	const tries = 7
-	waitFor(t, "refusals", 8*time.Second, func() bool { return p.Stats().Refused >= tries })
+	simtest.WaitFor(t, "refusals", 8*time.Second, func() bool { return p.Stats().Refused >= tries })
 	stop()
 
 	st := p.Stats()
 	if st.Connects != 0 || st.Acked != 0 || st.Buffered != 1 {
 		t.Fatalf("refused sensor: %+v", st)
 	}
-	attempts, _ := g.rec.snapshot()
+	attempts, _ := g.Rec.Snapshot()
 	mu.Lock()
 	defer mu.Unlock()
 	if len(attempts) < tries || len(ceilings) < tries-1 {
@@ -214,8 +215,8 @@ func TestRefusedBacksOff(t *testing.T) {
 // it reaches the gateway no faster than the model's MaxRate, in order, and that the
 // buffer file is empty afterwards.
 func TestBacklogDrainRespectsMaxRate(t *testing.T) {
-	g := newGateway(t)
-	id, cred := g.pair(t, "HS-D1")
+	g := simtest.NewGateway(t)
+	id, cred := g.Pair(t, "HS-D1")
 	m, _ := sensors.LookupModel("HS-D1")
 	backlog := doorReadings(8, time.Now().Add(-time.Minute))
 	file := filepath.Join(t.TempDir(), "buffer.json")
@@ -227,24 +228,24 @@ func TestBacklogDrainRespectsMaxRate(t *testing.T) {
 	if err := p.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	_, arr := g.rec.snapshot()
+	_, arr := g.Rec.Snapshot()
 	if len(arr) != len(backlog) {
 		t.Fatalf("%d readings arrived, want %d", len(arr), len(backlog))
 	}
 	period := time.Duration(float64(time.Second) / m.MaxRate)
 	const slack = 50 * time.Millisecond // scheduling and TLS record timing
 	for i := range arr {
-		if arr[i].payload != string(backlog[i].Marshal()) {
-			t.Fatalf("reading %d arrived as %s, want %s", i, arr[i].payload, backlog[i].Marshal())
+		if arr[i].Payload != string(backlog[i].Marshal()) {
+			t.Fatalf("reading %d arrived as %s, want %s", i, arr[i].Payload, backlog[i].Marshal())
 		}
 		for j := i + 1; j < len(arr); j++ {
-			if gap, least := arr[j].at.Sub(arr[i].at), time.Duration(j-i)*period-slack; gap < least {
+			if gap, least := arr[j].At.Sub(arr[i].At), time.Duration(j-i)*period-slack; gap < least {
 				t.Fatalf("readings %d..%d arrived within %v: faster than %v a second", i, j, gap, m.MaxRate)
 			}
 		}
 	}
 	// Not much slower either: the backlog is drained at the rate, not trickled.
-	if total := arr[len(arr)-1].at.Sub(arr[0].at); total > time.Duration(len(arr))*period+time.Second {
+	if total := arr[len(arr)-1].At.Sub(arr[0].At); total > time.Duration(len(arr))*period+time.Second {
 		t.Fatalf("backlog of %d took %v", len(arr), total)
 	}
 	var f struct{ Readings []json.RawMessage }

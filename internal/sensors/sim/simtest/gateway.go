@@ -1,4 +1,8 @@
-package sim_test
+// Package simtest runs a real gateway for tests of sensors: the sensors service over
+// SQLite stores in a temporary directory, behind the embedded MQTTS broker on
+// loopback with a throwaway certificate. It records what the broker sees: connection
+// attempts and readings in arrival order. For tests only.
+package simtest
 
 import (
 	"context"
@@ -23,25 +27,27 @@ import (
 	"hearth/internal/tlspolicy"
 )
 
-// gatewayName is the name on the test gateway's certificate.
-const gatewayName = "gateway.test"
+// Name is the name on the test gateway's certificate.
+const Name = "gateway.test"
 
-// gateway is the real sensors service over real SQLite stores behind the real
+// Gateway is the real sensors service over real SQLite stores behind the real
 // embedded broker, on loopback, with a throwaway certificate. The broker can be
 // stopped and started again on the same address, as when the gateway restarts.
-type gateway struct {
-	svc    *sensors.Service
-	rec    *recorder
+type Gateway struct {
+	Service *sensors.Service
+	Rec     *Recorder
+	// CAPEM is the certificate sensors are given to verify the gateway (--ca).
+	CAPEM []byte
+	// Addr is the broker's address, the same across Stop and Start.
+	Addr   string
 	cert   tls.Certificate
-	caPEM  []byte
 	pool   *x509.CertPool
-	addr   string
 	b      *broker.Broker
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func newGateway(t *testing.T) *gateway {
+func NewGateway(t testing.TB) *Gateway {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -57,26 +63,26 @@ func newGateway(t *testing.T) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gateway{svc: svc, rec: &recorder{Service: svc}, done: make(chan struct{})}
-	g.cert, g.caPEM, g.pool = selfSigned(t)
+	g := &Gateway{Service: svc, Rec: &Recorder{Service: svc}, done: make(chan struct{})}
+	g.cert, g.CAPEM, g.pool = selfSigned(t)
 	runCtx, cancel := context.WithCancel(ctx)
 	g.cancel = cancel
 	go func() { svc.Run(runCtx); close(g.done) }()
 	t.Cleanup(func() {
-		g.stop(t)
+		g.Stop(t)
 		g.cancel()
 		<-g.done
 		rd.Close()
 		db.Close()
 	})
-	g.start(t)
+	g.Start(t)
 	return g
 }
 
-// start serves the broker: on a fresh port the first time, on the same address after.
-func (g *gateway) start(t *testing.T) {
+// Start serves the broker: on a fresh port the first time, on the same address after.
+func (g *Gateway) Start(t testing.TB) {
 	t.Helper()
-	addr := g.addr
+	addr := g.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -87,7 +93,7 @@ func (g *gateway) start(t *testing.T) {
 	b, err := broker.New(broker.Config{
 		Listen:  func() (net.Listener, error) { return net.Listen("tcp", addr) },
 		TLS:     srvTLS,
-		Sensors: g.rec,
+		Sensors: g.Rec,
 		Events:  events.Discard,
 	})
 	if err != nil {
@@ -99,11 +105,11 @@ func (g *gateway) start(t *testing.T) {
 	if err := b.SetOpen(true); err != nil {
 		t.Fatal(err)
 	}
-	g.b, g.addr = b, b.Addr()
+	g.b, g.Addr = b, b.Addr()
 }
 
-// stop closes the broker, disconnecting every sensor, as a gateway going down.
-func (g *gateway) stop(t *testing.T) {
+// Stop closes the broker, disconnecting every sensor, as a gateway going down.
+func (g *Gateway) Stop(t testing.TB) {
 	t.Helper()
 	if g.b != nil {
 		g.b.Close()
@@ -111,69 +117,70 @@ func (g *gateway) stop(t *testing.T) {
 	}
 }
 
-func (g *gateway) pair(t *testing.T, modelID string) (string, sensors.Credential) {
+func (g *Gateway) Pair(t testing.TB, modelID string) (string, sensors.Credential) {
 	t.Helper()
-	v, cred, err := g.svc.Pair(context.Background(), "alice", "Test "+modelID, modelID)
+	v, cred, err := g.Service.Pair(context.Background(), "alice", "Test "+modelID, modelID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v.ID, cred
 }
 
-// clientTLS is what a sensor given the gateway's CA file uses.
-func (g *gateway) clientTLS(t *testing.T) *tls.Config {
+// ClientTLS is what a sensor given the gateway's CA file uses.
+func (g *Gateway) ClientTLS(t testing.TB) *tls.Config {
 	t.Helper()
-	c, err := tlspolicy.Client(g.pool, gatewayName)
+	c, err := tlspolicy.Client(g.pool, Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-// stored returns the readings the gateway stored for id.
-func (g *gateway) stored(t *testing.T, id string) []sensors.Reading {
+// Stored returns the readings the gateway stored for id.
+func (g *Gateway) Stored(t testing.TB, id string) []sensors.Reading {
 	t.Helper()
 	now := time.Now()
-	rs, err := g.svc.Readings(context.Background(), id, now.Add(-sensors.MaxAge), now.Add(time.Hour), 0)
+	rs, err := g.Service.Readings(context.Background(), id, now.Add(-sensors.MaxAge), now.Add(time.Hour), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rs
 }
 
-// recorder is the sensors service as the broker sees it, noting when each sensor
+// Recorder is the sensors service as the broker sees it, noting when each sensor
 // tried to connect and which readings arrived when, in arrival order.
-type recorder struct {
+type Recorder struct {
 	*sensors.Service
 	mu       sync.Mutex
 	attempts []time.Time
-	arrivals []arrival
+	arrivals []Arrival
 	held     bool // readings arriving now are never stored nor acknowledged
 }
 
-// hold makes the gateway swallow the readings arriving from now on (true), as one
+// Hold makes the gateway swallow the readings arriving from now on (true), as one
 // that goes down before storing them.
-func (r *recorder) hold(on bool) {
+func (r *Recorder) Hold(on bool) {
 	r.mu.Lock()
 	r.held = on
 	r.mu.Unlock()
 }
 
-type arrival struct {
-	at      time.Time
-	payload string
+// Arrival is a reading as it reached the broker.
+type Arrival struct {
+	At      time.Time
+	Payload string
 }
 
-func (r *recorder) Authenticate(id, clientID string, credential []byte, remote string) error {
+func (r *Recorder) Authenticate(id, clientID string, credential []byte, remote string) error {
 	r.mu.Lock()
 	r.attempts = append(r.attempts, time.Now())
 	r.mu.Unlock()
 	return r.Service.Authenticate(id, clientID, credential, remote)
 }
 
-func (r *recorder) Accept(ctx context.Context, id string, payload []byte, remote string, done func(error)) error {
+func (r *Recorder) Accept(ctx context.Context, id string, payload []byte, remote string, done func(error)) error {
 	r.mu.Lock()
-	r.arrivals = append(r.arrivals, arrival{at: time.Now(), payload: string(payload)})
+	r.arrivals = append(r.arrivals, Arrival{At: time.Now(), Payload: string(payload)})
 	held := r.held
 	r.mu.Unlock()
 	if held {
@@ -182,14 +189,14 @@ func (r *recorder) Accept(ctx context.Context, id string, payload []byte, remote
 	return r.Service.Accept(ctx, id, payload, remote, done)
 }
 
-func (r *recorder) snapshot() ([]time.Time, []arrival) {
+func (r *Recorder) Snapshot() ([]time.Time, []Arrival) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]time.Time(nil), r.attempts...), append([]arrival(nil), r.arrivals...)
+	return append([]time.Time(nil), r.attempts...), append([]Arrival(nil), r.arrivals...)
 }
 
 // selfSigned makes a throwaway ECDSA P-256 CA certificate for the gateway's name.
-func selfSigned(t *testing.T) (tls.Certificate, []byte, *x509.CertPool) {
+func selfSigned(t testing.TB) (tls.Certificate, []byte, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -197,10 +204,10 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte, *x509.CertPool) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: gatewayName},
+		Subject:      pkix.Name{CommonName: Name},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
-		DNSNames:     []string{gatewayName},
+		DNSNames:     []string{Name},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -217,8 +224,8 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, caPEM, pool
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+// WaitFor polls cond until it holds or the deadline passes.
+func WaitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
