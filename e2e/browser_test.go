@@ -190,7 +190,7 @@ func expectOverview(t *testing.T, tb *tab, d *device) {
 		t.Errorf("the owner's overview lacks the security events (password change): %q", tb.text("main"))
 	}
 	nav := js[[]string](tb, `Array.from(document.querySelectorAll("header nav a")).map(a => a.getAttribute("href"))`)
-	if !slices.Equal(nav, []string{"/", "/account", "/users", "/settings", "/update"}) {
+	if !slices.Equal(nav, []string{"/", "/account", "/users", "/settings", "/update", "/sensors"}) {
 		t.Errorf("owner menu %q", nav)
 	}
 }
@@ -316,7 +316,7 @@ func TestBrowserMembers(t *testing.T) {
 		t.Errorf("member overview: model %q, events shown %v", member.text("#device-model"), member.has("#events"))
 	}
 	nav := js[[]string](member, `Array.from(document.querySelectorAll("header nav a")).map(a => a.getAttribute("href"))`)
-	if !slices.Equal(nav, []string{"/", "/account", "/settings", "/update"}) {
+	if !slices.Equal(nav, []string{"/", "/account", "/settings", "/update", "/sensors"}) {
 		t.Errorf("member menu %q", nav)
 	}
 	if res := member.open("/users"); res.Status != http.StatusForbidden {
