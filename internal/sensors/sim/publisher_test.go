@@ -94,6 +94,8 @@ func TestPublishStoresReadings(t *testing.T) {
 // TestOutageLosesNothing stops the gateway while the sensor runs: readings taken
 // meanwhile wait in the buffer and arrive, in order, once the gateway is back on the
 // same address.
+//
+// TS-0045 5.6.1.1: readings taken during a gateway outage are delivered, none lost.
 func TestOutageLosesNothing(t *testing.T) {
 	g := simtest.NewGateway(t)
 	id, cred := g.Pair(t, "HS-D1")
@@ -157,6 +159,8 @@ func TestOutageLosesNothing(t *testing.T) {
 
 // TestRefusedBacksOff gives the sensor a wrong credential: it is refused every time,
 // and waits longer and longer (a random delay under a doubling ceiling) between tries.
+//
+// TS-0045 5.6.1.3: reconnection backs off exponentially with full jitter.
 func TestRefusedBacksOff(t *testing.T) {
 	g := simtest.NewGateway(t)
 	id, cred := g.Pair(t, "HS-TH1")
@@ -214,6 +218,9 @@ func TestRefusedBacksOff(t *testing.T) {
 // TestBacklogDrainRespectsMaxRate loads a backlog from the buffer file and checks that
 // it reaches the gateway no faster than the model's MaxRate, in order, and that the
 // buffer file is empty afterwards.
+//
+// TS-0045 5.6.1.1: a persisted backlog is delivered after a restart, at a rate the
+// gateway accepts.
 func TestBacklogDrainRespectsMaxRate(t *testing.T) {
 	g := simtest.NewGateway(t)
 	id, cred := g.Pair(t, "HS-D1")
