@@ -491,14 +491,15 @@ func (s *Service) Remove(ctx context.Context, by, id string) error {
 //
 // TS-0045 5.4.2.4: a sensor is authenticated before it may publish.
 func (s *Service) Authenticate(id, clientID string, credential []byte, remote string) error {
-	reason := ""
+	// reason is for the log and the API; key says it in the reader's language.
+	reason, key := "", ""
 	switch {
 	case id == "" && len(credential) == 0:
-		reason = "anonymous"
+		reason, key = "anonymous", "@sensor.refused.anonymous"
 	case !ValidID(id):
-		reason = "unknown sensor"
+		reason, key = "unknown sensor", "@sensor.refused.unknown"
 	case clientID != id:
-		reason = "client ID differs from sensor ID"
+		reason, key = "client ID differs from sensor ID", "@sensor.refused.client_id"
 	}
 	if reason == "" {
 		s.mu.RLock()
@@ -512,16 +513,16 @@ func (s *Service) Authenticate(id, clientID string, credential []byte, remote st
 		got := sha256.Sum256(credential)
 		switch {
 		case !ok:
-			reason = "unknown sensor"
+			reason, key = "unknown sensor", "@sensor.refused.unknown"
 		case subtle.ConstantTimeCompare(got[:], hash) != 1:
-			reason = "wrong credential"
+			reason, key = "wrong credential", "@sensor.refused.credential"
 			if st == Retired {
-				reason = "sensor was replaced"
+				reason, key = "sensor was replaced", "@sensor.refused.replaced"
 			}
 		case st == Quarantined:
-			reason = "sensor is quarantined"
+			reason, key = "sensor is quarantined", "@sensor.refused.quarantined"
 		case st != Active:
-			reason = "sensor is " + string(st)
+			reason, key = "sensor is "+string(st), "@sensor.refused.replaced"
 		}
 	}
 	if reason == "" {
@@ -531,7 +532,7 @@ func (s *Service) Authenticate(id, clientID string, credential []byte, remote st
 	if !ValidID(id) {
 		shown = strconv.QuoteToASCII(truncate(id, 32))
 	}
-	s.alarms.raise(events.SensorConnectRefused, events.Warning, remote, shown+": "+reason, shown, reason)
+	s.alarms.raise(events.SensorConnectRefused, events.Warning, remote, shown+": "+reason, shown, key)
 	return fmt.Errorf("%w: %s", ErrRefused, reason)
 }
 
@@ -545,12 +546,12 @@ func (s *Service) AllowTopic(id, topic string, write bool, remote string) bool {
 			return true
 		}
 	}
-	verb := "publish to"
+	verb, key := "publish to", "@sensor.refused.publish"
 	if !write {
-		verb = "subscribe to"
+		verb, key = "subscribe to", "@sensor.refused.subscribe"
 	}
 	t := strconv.QuoteToASCII(truncate(topic, 64))
-	s.alarms.raise(events.SensorTopicRefused, events.Warning, remote, id+": "+verb+" "+t, id, verb, t)
+	s.alarms.raise(events.SensorTopicRefused, events.Warning, remote, id+": "+verb+" "+t, id, key, t)
 	return false
 }
 
@@ -590,7 +591,9 @@ func (s *Service) Accept(ctx context.Context, id string, payload []byte, remote 
 		err = fmt.Errorf("%w: a %s does not measure %s", ErrInvalid, m.ID, r.Kind)
 	}
 	if err != nil {
-		s.alarms.raise(events.SensorReadingRejected, events.Warning, remote, id+": "+err.Error(), id, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+		// The reason is in the detail (English, for the log and the API); the UI says
+		// it in the reader's language without the parser's particulars.
+		s.alarms.raise(events.SensorReadingRejected, events.Warning, remote, id+": "+err.Error(), id, "@sensor.refused.reading")
 		return s.ingest.refuse(ctx, err, done)
 	}
 	e.lastSeen.Store(now.UnixNano())
