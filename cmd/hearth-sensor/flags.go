@@ -88,9 +88,15 @@ func (f flags) config(getenv func(string) string) (sensorConfig, error) {
 	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
 		return c, fmt.Errorf("--broker %q is not host:port", f.broker)
 	}
+	if f.model == "" {
+		return c, fmt.Errorf("--model is required: one of %s", strings.Join(modelIDs(), ", "))
+	}
 	m, ok := sensors.LookupModel(f.model)
 	if !ok {
 		return c, fmt.Errorf("--model %q is not one of %s", f.model, strings.Join(modelIDs(), ", "))
+	}
+	if f.id == "" {
+		return c, errors.New("--id is required: the sensor ID given at pairing")
 	}
 	if !sensors.ValidID(f.id) {
 		return c, fmt.Errorf("--id %q is not a sensor ID (16 characters a-z, 2-7)", f.id)
