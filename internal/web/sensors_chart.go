@@ -51,7 +51,7 @@ type chartWindow struct {
 
 var chartWindows = []chartWindow{
 	{Key: "chart.24h", Span: 24 * time.Hour, Step: 30 * time.Minute, Tick: 6 * time.Hour, Suffix: "24h"},
-	{Key: "chart.7d", Span: 7 * 24 * time.Hour, Step: 3 * time.Hour, Tick: 24 * time.Hour, Suffix: "7d"},
+	{Key: "chart.7d", Span: 7 * 24 * time.Hour, Step: 3 * time.Hour, Tick: 48 * time.Hour, Suffix: "7d"},
 }
 
 // Chart geometry, in viewBox units (the SVG scales to the page's width).
