@@ -22,6 +22,8 @@ var bin struct {
 	// hearthd110 is the release build stamped 1.1.0, the update the update tests install;
 	// launcher is hearth-launcher.
 	hearthd110, launcher string
+	// sensor is hearth-sensor.
+	sensor string
 }
 
 func TestMain(m *testing.M) {
@@ -46,6 +48,7 @@ func setup(m *testing.M) (int, error) {
 	bin.demo = filepath.Join(dir, "hearth-demo")
 	bin.hearthd110 = filepath.Join(dir, "hearthd-1.1.0")
 	bin.launcher = filepath.Join(dir, "hearth-launcher")
+	bin.sensor = filepath.Join(dir, "hearth-sensor")
 	builds := []struct {
 		out, pkg string
 		env      []string
@@ -58,6 +61,7 @@ func setup(m *testing.M) (int, error) {
 		{bin.hearthdDev, "./cmd/hearthd", nil, nil},
 		{bin.cloud, "./cmd/hearth-cloud", nil, nil},
 		{bin.demo, "./cmd/hearth-demo", nil, nil},
+		{bin.sensor, "./cmd/hearth-sensor", nil, nil},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(builds))

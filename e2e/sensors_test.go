@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,4 +258,61 @@ func TestSensorsWithMosquittoClients(t *testing.T) {
 		t.Fatal("MQTTS port still accepts connections")
 	}
 	fmt.Fprintln(os.Stderr) // keep mosquitto's output apart from the test's
+}
+
+// TS-0045 5.6.1.3, 5.6.1.1: hearth-sensor, the simulated sensor, publishes to the release
+// hearthd with its own credential; while the gateway is stopped it buffers its readings
+// and delivers them after the gateway is back (reconnecting with backoff).
+func TestHearthSensorAgainstGateway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mqttAddr := ln.Addr().String()
+	ln.Close()
+	d := provision(t, newVendor(t))
+	d.start(bin.hearthd, "--mqtts-addr", mqttAddr)
+	c := d.ownerClient()
+	s := d.pair(c, "Study", "HS-TH1")
+	cred := filepath.Join(t.TempDir(), "credential")
+	if err := os.WriteFile(cred, []byte(s.Connection.Password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin.sensor, "--broker", mqttAddr, "--server-name", "localhost", "--ca", d.root, "--id", s.Sensor.ID,
+		"--credential-file", cred, "--model", "HS-TH1", "--interval", "2s", "--count", "6")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	// Let a first reading through, then take the gateway away for a while.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(d.readings(c, s.Sensor.ID)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	d.stop()
+	time.Sleep(5 * time.Second)
+	d.start(bin.hearthd, "--mqtts-addr", mqttAddr)
+	c = d.client()
+	if r := d.login(c, "owner", sensorOwnerPassword); r.status != 200 {
+		t.Fatalf("login after restart: %v", r)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("hearth-sensor: %v\n%s", err, logs.String())
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("hearth-sensor did not deliver 6 readings\n%s", logs.String())
+	}
+	got := d.readings(c, s.Sensor.ID)
+	if len(got) < 6 {
+		t.Fatalf("stored %d readings, want at least 6: %v\n%s", len(got), got, logs.String())
+	}
+	if strings.Contains(logs.String(), s.Connection.Password) {
+		t.Fatal("hearth-sensor printed its credential")
+	}
 }
