@@ -140,11 +140,16 @@ func (l *listener) handle(c net.Conn, establish listeners.EstablishFn) {
 		c.Close()
 		return
 	}
-	// The deadline set above still bounds reading CONNECT; the broker replaces it with
-	// the keepalive once the sensor is authenticated.
-	if err := establish(l.ID(), tc); err != nil {
-		l.log.Debug("mqtt connection ended", "remote", c.RemoteAddr().String(), "err", err)
-	}
+	// The connection is served on a new goroutine and this one ends: the handshake's
+	// deep call stack (ECDH, ML-KEM, ECDSA) grew this goroutine's stack, which would stay
+	// that large for the life of the connection, a few KiB more for each of a thousand
+	// idle sensors. The deadline set above still bounds reading CONNECT; the broker
+	// replaces it with the keepalive once the sensor is authenticated.
+	go func() {
+		if err := establish(l.ID(), tc); err != nil {
+			l.log.Debug("mqtt connection ended", "remote", c.RemoteAddr().String(), "err", err)
+		}
+	}()
 }
 
 func (l *listener) plaintext(remote string) {
