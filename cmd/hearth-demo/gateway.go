@@ -31,6 +31,7 @@ func role(name string, args []string) int {
 	var err error
 	switch name {
 	case gatewayCommand:
+		gateway.ApplyMemoryLimit()
 		err = runGateway(ctx, gateway.Config{DataDir: flags["--data"], HTTPSAddr: flags["--addr"], MQTTSAddr: flags["--mqtts-addr"], ReadyFile: flags["--ready-file"], CloudURL: flags["--cloud-url"], Log: log})
 	case cloudCommand:
 		err = cloud.ListenAndServe(ctx, cloud.Config{VendorDir: flags["--dir"], Log: log}, flags["--addr"], flags["--ready-file"])

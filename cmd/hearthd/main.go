@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "hearthd %s (release %v, fips140 %v, module %s)\n", buildinfo.Version(), buildinfo.Release(), fips, module)
 		return nil
 	}
+	gateway.ApplyMemoryLimit()
 	m, err := gateway.New(ctx, cfg)
 	if err != nil {
 		return err
