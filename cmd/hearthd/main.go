@@ -1,7 +1,8 @@
 // Command hearthd is the Hearth gateway daemon: the product. It serves the web UI and
-// REST API over HTTPS only, from the factory data written by `hearth-cloud provision`.
+// REST API over HTTPS only, and MQTT over TLS to paired sensors, from the factory data
+// written by `hearth-cloud provision`.
 //
-//	hearthd --data DIR [--https-addr HOST:PORT] [--ready-file FILE]
+//	hearthd --data DIR [--https-addr HOST:PORT] [--mqtts-addr HOST:PORT] [--cloud-url URL] [--ready-file FILE]
 //
 // Release builds (docs/BUILD.md) use the certified FIPS 140-3 module and refuse every
 // --insecure-... flag.

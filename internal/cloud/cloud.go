@@ -1,6 +1,7 @@
 // Package cloud is the vendor's online services (hearth-cloud serve): the renewal of
-// device certificates and the TUF update repository (/tuf/metadata, /tuf/targets);
-// telemetry and privacy requests join it in later work.
+// device certificates, the TUF update repository (/tuf/metadata, /tuf/targets) and the
+// telemetry devices send with their owner's consent (/v1/telemetry); privacy requests
+// join it in later work.
 //
 // The services hold only online keys: the issuing CA's key (to renew device
 // certificates) and their own TLS key. The root CA key stays offline.

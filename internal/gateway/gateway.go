@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,6 +300,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.log.Info("gateway ready", "https_addr", m.Addr(), "mqtt_addr", m.mqttAddr())
+	// What starting left behind (parsed templates' and API document's scaffolding,
+	// migration work) is garbage now: collect it and give the memory back at once
+	// rather than keep it until the runtime gets round to it.
+	debug.FreeOSMemory()
 	var stopped error
 	select {
 	case err := <-errc:
