@@ -1,9 +1,18 @@
 package sensors
 
-import "testing"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+)
 
-// FuzzParseReading: no payload crashes the parser, and whatever it accepts is a reading
-// in range that survives a round trip through the wire format unchanged.
+// FuzzParseReading: no payload crashes the parser; its syntax check agrees with
+// encoding/json's tokenizer on what is a valid reading object and on its members; and
+// whatever it accepts is a reading in range that survives a round trip through the wire
+// format unchanged.
 func FuzzParseReading(f *testing.F) {
 	seeds := []string{
 		`{"type":"temperature","value":21.5,"unit":"C","ts":"2026-11-26T11:59:00Z"}`,
@@ -18,6 +27,13 @@ func FuzzParseReading(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
+		if len(payload) <= MaxPayload {
+			a, b, c, d, err := scanReading(payload)
+			ra, rb, rc, rd, rerr := scanReferenceJSON(payload)
+			if (err == nil) != (rerr == nil) || err == nil && [4]string{a, b, c, d} != [4]string{ra, rb, rc, rd} {
+				t.Fatalf("%q: scanner %q %v, encoding/json %q %v", payload, [4]string{a, b, c, d}, err, [4]string{ra, rb, rc, rd}, rerr)
+			}
+		}
 		r, err := ParseReading(payload, now)
 		if err != nil {
 			return
@@ -46,4 +62,64 @@ func FuzzParseTopic(f *testing.F) {
 			t.Fatalf("ParseTopic(%q) = %q", topic, id)
 		}
 	})
+}
+
+// scanReferenceJSON is the syntax check of scanReading written with encoding/json's
+// tokenizer, against which the fuzz target compares it.
+func scanReferenceJSON(payload []byte) (string, string, string, string, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return "", "", "", "", fmt.Errorf("not JSON: %v", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return "", "", "", "", fmt.Errorf("a reading is a JSON object")
+	}
+	var typ, unit, ts string
+	var num json.Number
+	var seen [4]bool
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", "", "", "", fmt.Errorf("not JSON: %v", err)
+		}
+		key, _ := tok.(string)
+		i := slices.Index(fieldNames[:], key)
+		if i < 0 {
+			return "", "", "", "", fmt.Errorf("unknown field %.16q", key)
+		}
+		if seen[i] {
+			return "", "", "", "", fmt.Errorf("field %q given twice", key)
+		}
+		seen[i] = true
+		val, err := dec.Token()
+		if err != nil {
+			return "", "", "", "", fmt.Errorf("not JSON: %v", err)
+		}
+		var ok bool
+		switch i {
+		case 0:
+			typ, ok = val.(string)
+		case 1:
+			num, ok = val.(json.Number)
+		case 2:
+			unit, ok = val.(string)
+		case 3:
+			ts, ok = val.(string)
+		}
+		if !ok {
+			return "", "", "", "", fmt.Errorf("field %q has the wrong type", key)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return "", "", "", "", fmt.Errorf("not JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", "", "", "", fmt.Errorf("trailing data after the reading")
+	}
+	if seen != [4]bool{true, true, true, true} {
+		return "", "", "", "", fmt.Errorf(`"type", "value", "unit" and "ts" are all required`)
+	}
+	return typ, num.String(), unit, ts, nil
 }

@@ -102,3 +102,25 @@ func TestModels(t *testing.T) {
 		t.Error("support ends at the end of SupportEnd's day")
 	}
 }
+
+// BenchmarkParseReading: the gateway parses every reading of every sensor;
+// BenchmarkParseReadingEncodingJSON is the same check with encoding/json's tokenizer.
+func BenchmarkParseReading(b *testing.B) {
+	p := []byte(`{"type":"temperature","value":21.5,"unit":"C","ts":"2026-11-26T11:59:00Z"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseReading(p, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseReadingEncodingJSON(b *testing.B) {
+	p := []byte(`{"type":"temperature","value":21.5,"unit":"C","ts":"2026-11-26T11:59:00Z"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, _, err := scanReferenceJSON(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

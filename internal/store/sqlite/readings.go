@@ -27,8 +27,13 @@ var _ sensors.ReadingStore = (*Readings)(nil)
 //
 // TS-0045 5.6.1.1: acknowledged readings survive power loss.
 type Readings struct {
-	db    *sql.DB
-	stmts sync.Map // int -> string: multi-row INSERT for n rows
+	db *sql.DB
+	// w is the writer's own connection, used by Insert only, with its INSERT statements
+	// for n rows prepared once: parsing a 200-row statement for every batch cost more
+	// than executing it.
+	wmu  sync.Mutex
+	w    *sql.Conn
+	stmt map[int]*sql.Stmt
 }
 
 // OpenReadings opens (creating if needed) the readings database at path.
@@ -43,10 +48,14 @@ func OpenReadings(ctx context.Context, path string) (*Readings, error) {
 	}
 	// One writer (the ingest loop) and a few readers for the API and UI.
 	db.SetMaxOpenConns(4)
-	r := &Readings{db: db}
+	r := &Readings{db: db, stmt: map[int]*sql.Stmt{}}
 	if err := r.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if r.w, err = db.Conn(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open readings database: %w", err)
 	}
 	return r, nil
 }
@@ -85,30 +94,53 @@ func (r *Readings) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (r *Readings) Close() error { return r.db.Close() }
+func (r *Readings) Close() error {
+	r.wmu.Lock()
+	for _, st := range r.stmt {
+		st.Close()
+	}
+	r.w.Close()
+	r.wmu.Unlock()
+	return r.db.Close()
+}
 
 // insertChunk is how many rows one INSERT statement carries.
 const insertChunk = 200
 
-func (r *Readings) insertSQL(n int) string {
-	if s, ok := r.stmts.Load(n); ok {
-		return s.(string)
+// insertStmt returns the INSERT statement for n rows on the writer's connection; the
+// caller holds wmu.
+func (r *Readings) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st, ok := r.stmt[n]; ok {
+		return st, nil
 	}
-	s := "INSERT INTO readings (sensor, ts, kind, value, received) VALUES (?,?,?,?,?)" + strings.Repeat(",(?,?,?,?,?)", n-1)
-	r.stmts.Store(n, s)
-	return s
+	st, err := r.w.PrepareContext(ctx, "INSERT INTO readings (sensor, ts, kind, value, received) VALUES (?,?,?,?,?)"+strings.Repeat(",(?,?,?,?,?)", n-1))
+	if err != nil {
+		return nil, err
+	}
+	r.stmt[n] = st
+	return st, nil
 }
 
-// Insert implements sensors.ReadingStore: all records in one transaction.
-func (r *Readings) Insert(ctx context.Context, recs []sensors.Record) error {
+// Insert implements sensors.ReadingStore: all records in one transaction, on the
+// writer's connection with its prepared statements (the transaction is begun and ended
+// by statements, since database/sql would prepare them again inside a Tx).
+func (r *Readings) Insert(ctx context.Context, recs []sensors.Record) (err error) {
 	if len(recs) == 0 {
 		return nil
 	}
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if _, err := r.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("store readings: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() {
+		if err != nil {
+			// After a failed COMMIT SQLite may have rolled back already; then this
+			// fails harmlessly.
+			r.w.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			err = fmt.Errorf("store readings: %w", err)
+		}
+	}()
 	args := make([]any, 0, 5*insertChunk)
 	for len(recs) > 0 {
 		n := min(len(recs), insertChunk)
@@ -116,15 +148,17 @@ func (r *Readings) Insert(ctx context.Context, recs []sensors.Record) error {
 		for _, rc := range recs[:n] {
 			args = append(args, rc.Sensor, rc.Reading.Time.UnixNano(), string(rc.Reading.Kind), rc.Reading.Value, rc.Received.UnixNano())
 		}
-		if _, err := tx.ExecContext(ctx, r.insertSQL(n), args...); err != nil {
-			return fmt.Errorf("store readings: %w", err)
+		st, err := r.insertStmt(ctx, n)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
 		}
 		recs = recs[n:]
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store readings: %w", err)
-	}
-	return nil
+	_, err = r.w.ExecContext(ctx, "COMMIT")
+	return err
 }
 
 // MaxReadingsPerQuery bounds one Readings call.
