@@ -258,7 +258,8 @@ func countReadings(ctx context.Context, db *sql.DB, ids []string) (int64, error)
 	for i, id := range ids {
 		args[i] = id
 	}
-	q := "SELECT COUNT(*) FROM readings WHERE sensor IN (?" + strings.Repeat(",?", len(ids)-1) + ")"
+	// Sensors are stored by number; sources maps their IDs (internal/store/sqlite).
+	q := "SELECT COUNT(*) FROM readings WHERE sensor IN (SELECT num FROM sources WHERE id IN (?" + strings.Repeat(",?", len(ids)-1) + "))"
 	var n int64
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count readings: %w", err)

@@ -34,6 +34,8 @@ type Readings struct {
 	wmu  sync.Mutex
 	w    *sql.Conn
 	stmt map[int]*sql.Stmt
+	// nums caches each sensor's number in the sources table; guarded by wmu.
+	nums map[string]int64
 }
 
 // OpenReadings opens (creating if needed) the readings database at path.
@@ -48,7 +50,7 @@ func OpenReadings(ctx context.Context, path string) (*Readings, error) {
 	}
 	// One writer (the ingest loop) and a few readers for the API and UI.
 	db.SetMaxOpenConns(4)
-	r := &Readings{db: db, stmt: map[int]*sql.Stmt{}}
+	r := &Readings{db: db, stmt: map[int]*sql.Stmt{}, nums: map[string]int64{}}
 	if err := r.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -60,6 +62,10 @@ func OpenReadings(ctx context.Context, path string) (*Readings, error) {
 	return r, nil
 }
 
+// readingMigrations create the schema. Version 2 stores sensors and kinds as small
+// integers (sources maps a sensor's ID to its number; kinds are kindCodes): rows and
+// index entries about half the size, so fewer pages change per commit and index
+// comparisons are of integers.
 var readingMigrations = []string{
 	`CREATE TABLE readings (
 		sensor TEXT NOT NULL,
@@ -69,7 +75,52 @@ var readingMigrations = []string{
 		received INTEGER NOT NULL
 	);
 	CREATE INDEX readings_sensor_ts ON readings(sensor, ts);`,
+	`CREATE TABLE sources (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+	INSERT INTO sources (id) SELECT DISTINCT sensor FROM readings ORDER BY sensor;
+	CREATE TABLE readings2 (
+		sensor INTEGER NOT NULL,
+		ts INTEGER NOT NULL,
+		kind INTEGER NOT NULL,
+		value REAL NOT NULL,
+		received INTEGER NOT NULL
+	);
+	INSERT INTO readings2 (sensor, ts, kind, value, received)
+		SELECT s.num, r.ts, CASE r.kind WHEN 'temperature' THEN 1 WHEN 'humidity' THEN 2 WHEN 'motion' THEN 3
+			WHEN 'door' THEN 4 WHEN 'battery' THEN 5 ELSE 0 END, r.value, r.received
+		FROM readings r JOIN sources s ON s.id = r.sensor ORDER BY r.rowid;
+	DROP TABLE readings;
+	ALTER TABLE readings2 RENAME TO readings;
+	CREATE INDEX readings_sensor_ts ON readings(sensor, ts);`,
 }
+
+// kindCodes are the stored codes of the kinds; a code, once given, never changes.
+var kindCodes = map[sensors.Kind]int64{sensors.Temperature: 1, sensors.Humidity: 2, sensors.Motion: 3, sensors.Door: 4, sensors.Battery: 5}
+
+var codeKinds = func() map[int64]sensors.Kind {
+	m := map[int64]sensors.Kind{}
+	for k, c := range kindCodes {
+		m[c] = k
+	}
+	return m
+}()
+
+// num returns sensor's number, adding it to sources on first use; the caller holds
+// wmu and runs within the writer's transaction.
+func (r *Readings) num(ctx context.Context, sensor string) (int64, error) {
+	if n, ok := r.nums[sensor]; ok {
+		return n, nil
+	}
+	var n int64
+	err := r.w.QueryRowContext(ctx, `INSERT INTO sources (id) VALUES (?) ON CONFLICT (id) DO UPDATE SET id = excluded.id RETURNING num`, sensor).Scan(&n)
+	if err != nil {
+		return 0, err
+	}
+	r.nums[sensor] = n
+	return n, nil
+}
+
+// bySensor is the condition selecting one sensor's rows by its ID.
+const bySensor = `sensor = (SELECT num FROM sources WHERE id = ?)`
 
 func (r *Readings) migrate(ctx context.Context) error {
 	conn, err := r.db.Conn(ctx)
@@ -136,8 +187,9 @@ func (r *Readings) Insert(ctx context.Context, recs []sensors.Record) (err error
 	defer func() {
 		if err != nil {
 			// After a failed COMMIT SQLite may have rolled back already; then this
-			// fails harmlessly.
+			// fails harmlessly. Numbers given to sensors in this transaction are gone.
 			r.w.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			clear(r.nums)
 			err = fmt.Errorf("store readings: %w", err)
 		}
 	}()
@@ -146,7 +198,15 @@ func (r *Readings) Insert(ctx context.Context, recs []sensors.Record) (err error
 		n := min(len(recs), insertChunk)
 		args = args[:0]
 		for _, rc := range recs[:n] {
-			args = append(args, rc.Sensor, rc.Reading.Time.UnixNano(), string(rc.Reading.Kind), rc.Reading.Value, rc.Received.UnixNano())
+			num, err := r.num(ctx, rc.Sensor)
+			if err != nil {
+				return err
+			}
+			code, ok := kindCodes[rc.Reading.Kind]
+			if !ok {
+				return fmt.Errorf("reading of unknown kind %q", rc.Reading.Kind)
+			}
+			args = append(args, num, rc.Reading.Time.UnixNano(), code, rc.Reading.Value, rc.Received.UnixNano())
 		}
 		st, err := r.insertStmt(ctx, n)
 		if err != nil {
@@ -169,7 +229,7 @@ func (r *Readings) Readings(ctx context.Context, sensor string, from, to time.Ti
 	if limit <= 0 || limit > MaxReadingsPerQuery {
 		limit = MaxReadingsPerQuery
 	}
-	rows, err := r.db.QueryContext(ctx, `SELECT ts, kind, value FROM readings WHERE sensor = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`,
+	rows, err := r.db.QueryContext(ctx, `SELECT ts, kind, value FROM readings WHERE `+bySensor+` AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`,
 		sensor, from.UnixNano(), to.UnixNano(), limit)
 	if err != nil {
 		return nil, err
@@ -177,13 +237,12 @@ func (r *Readings) Readings(ctx context.Context, sensor string, from, to time.Ti
 	defer rows.Close()
 	out := []sensors.Reading{}
 	for rows.Next() {
-		var t int64
-		var kind string
+		var t, kind int64
 		var rd sensors.Reading
 		if err := rows.Scan(&t, &kind, &rd.Value); err != nil {
 			return nil, err
 		}
-		rd.Time, rd.Kind = time.Unix(0, t).UTC(), sensors.Kind(kind)
+		rd.Time, rd.Kind = time.Unix(0, t).UTC(), codeKinds[kind]
 		out = append(out, rd)
 	}
 	return out, rows.Err()
@@ -195,8 +254,8 @@ func (r *Readings) Series(ctx context.Context, sensor string, k sensors.Kind, fr
 		return nil, errors.New("series: step must be positive")
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT (ts - ?) / ? AS b, avg(value), min(value), max(value), count(*) FROM readings
-		WHERE sensor = ? AND kind = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b`,
-		from.UnixNano(), int64(step), sensor, string(k), from.UnixNano(), to.UnixNano())
+		WHERE `+bySensor+` AND kind = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b`,
+		from.UnixNano(), int64(step), sensor, kindCodes[k], from.UnixNano(), to.UnixNano())
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +279,7 @@ func (r *Readings) LastSeen(ctx context.Context, ids []string) (map[string]time.
 	out := make(map[string]time.Time, len(ids))
 	for _, id := range ids {
 		var t sql.NullInt64
-		if err := r.db.QueryRowContext(ctx, `SELECT max(ts) FROM readings WHERE sensor = ?`, id).Scan(&t); err != nil {
+		if err := r.db.QueryRowContext(ctx, `SELECT max(ts) FROM readings WHERE `+bySensor, id).Scan(&t); err != nil {
 			return nil, err
 		}
 		if t.Valid {
@@ -289,7 +348,13 @@ func (r *Readings) firstArrivedAt(ctx context.Context, lo, hi, cutoff int64) (in
 
 // DeleteSensor implements sensors.ReadingStore.
 func (r *Readings) DeleteSensor(ctx context.Context, sensor string) error {
-	_, err := r.db.ExecContext(ctx, `DELETE FROM readings WHERE sensor = ?`, sensor)
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if _, err := r.w.ExecContext(ctx, `DELETE FROM readings WHERE `+bySensor, sensor); err != nil {
+		return err
+	}
+	delete(r.nums, sensor)
+	_, err := r.w.ExecContext(ctx, `DELETE FROM sources WHERE id = ?`, sensor)
 	return err
 }
 
@@ -300,7 +365,7 @@ func (r *Readings) Count(ctx context.Context, sensor string) (int64, error) {
 	if sensor == "" {
 		err = r.db.QueryRowContext(ctx, `SELECT count(*) FROM readings`).Scan(&n)
 	} else {
-		err = r.db.QueryRowContext(ctx, `SELECT count(*) FROM readings WHERE sensor = ?`, sensor).Scan(&n)
+		err = r.db.QueryRowContext(ctx, `SELECT count(*) FROM readings WHERE `+bySensor, sensor).Scan(&n)
 	}
 	return n, err
 }
