@@ -1,6 +1,7 @@
 package sensors
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,13 +228,16 @@ func (s *jsonScanner) str() (string, bool) {
 	}
 	start := s.i
 	s.i++
-	escaped := false
+	plain := true // no escape and only ASCII so far
 	for s.i < len(s.b) {
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
 			raw := s.b[start:s.i]
-			if !escaped && utf8.Valid(raw) {
+			if plain {
+				return string(raw[1 : len(raw)-1]), true
+			}
+			if !bytes.Contains(raw, []byte{'\\'}) && utf8.Valid(raw) {
 				return string(raw[1 : len(raw)-1]), true
 			}
 			var out string
@@ -242,11 +246,14 @@ func (s *jsonScanner) str() (string, bool) {
 			}
 			return out, true
 		case c == '\\':
-			escaped = true
+			plain = false
 			s.i += 2
 		case c < 0x20:
 			return "", false
 		default:
+			if c >= 0x80 {
+				plain = false
+			}
 			s.i++
 		}
 	}
