@@ -186,7 +186,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 
 // OnPublish hands a reading to the sensors service and takes it off the broker's own
 // path (no forwarding: nothing subscribes). A QoS 1 reading is acknowledged by the
-// ack queue once stored.
+// ack queue once stored, never by the broker.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	qos1 := pk.FixedHeader.Qos > 0
 	id := pk.PacketID
@@ -208,7 +208,14 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		h.log.Info("sensor disconnected", "sensor", cl.ID, "err", err)
 		h.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
 	}
-	return pk, packets.ErrRejectPacket
+	// Take the reading off the broker's path: marked as QoS 0 and ignored, the broker
+	// neither acknowledges it (the ack queue does, after the commit) nor forwards it.
+	// Rejecting it with packets.ErrRejectPacket would do the same, but mochi-mqtt then
+	// copies every packet into a debug log call, logging on or off: over half of the
+	// bytes the broker allocated per reading.
+	pk.FixedHeader.Qos = 0
+	pk.Ignore = true
+	return pk, nil
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
