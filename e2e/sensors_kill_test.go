@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"math/rand/v2"
-	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -25,12 +24,7 @@ var sensorKillTrials = flag.Int("sensor-kill-trials", 20, "kill -9 trials in Tes
 // killed with SIGKILL at a random moment; after restart every acknowledged reading is
 // listed by the API. Repeated at -sensor-kill-trials points (default 20).
 func TestAcknowledgedReadingsSurviveKill(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mqttAddr := ln.Addr().String()
-	ln.Close()
+	mqttAddr := freeAddr(t)
 	d := provision(t, newVendor(t))
 	flags := []string{"--mqtts-addr", mqttAddr, "--insecure-unlimited-sensor-rate"}
 	d.start(bin.hearthdDev, flags...)

@@ -58,6 +58,18 @@ func (d *device) pair(c *http.Client, name, model string) pairedSensor {
 	return p
 }
 
+// freeAddr returns a loopback address whose port was free a moment ago, for a server
+// that must come back on the same address after a restart.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 // mqttAddr reads the broker's address from the ready file ("" while its socket is shut).
 func (d *device) mqttAddr() string {
 	d.t.Helper()
@@ -264,12 +276,7 @@ func TestSensorsWithMosquittoClients(t *testing.T) {
 // hearthd with its own credential; while the gateway is stopped it buffers its readings
 // and delivers them after the gateway is back (reconnecting with backoff).
 func TestHearthSensorAgainstGateway(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mqttAddr := ln.Addr().String()
-	ln.Close()
+	mqttAddr := freeAddr(t)
 	d := provision(t, newVendor(t))
 	d.start(bin.hearthd, "--mqtts-addr", mqttAddr)
 	c := d.ownerClient()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,12 +14,7 @@ import (
 // it returns; withdrawing consent stops it at once. Watched from the cloud's side: the
 // vendor's store of what each unit sent.
 func TestTelemetryConsentAndOutage(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cloudAddr := ln.Addr().String()
-	ln.Close()
+	cloudAddr := freeAddr(t)
 	vendor := newVendor(t)
 	var cloud *exec.Cmd
 	startCloud := func() {

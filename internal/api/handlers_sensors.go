@@ -92,13 +92,18 @@ func (s *Server) sensorsService(c *call, perm auth.Permission) (*sensors.Service
 	return s.cfg.Sensors, nil
 }
 
-// sensorID returns the {id} of the path, or not found.
-func sensorID(r *http.Request) (string, error) {
+// sensorTarget is sensorsService for an operation on the sensor named by the path's
+// {id}, which must have the form of a sensor ID.
+func (s *Server) sensorTarget(r *http.Request, c *call, perm auth.Permission) (*sensors.Service, string, error) {
+	svc, err := s.sensorsService(c, perm)
+	if err != nil {
+		return nil, "", err
+	}
 	id := r.PathValue("id")
 	if !sensors.ValidID(id) {
-		return "", errNotFound
+		return nil, "", errNotFound
 	}
-	return id, nil
+	return svc, id, nil
 }
 
 type modelView struct {
@@ -170,11 +175,7 @@ func (s *Server) pairSensor(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) getSensor(w http.ResponseWriter, r *http.Request, c *call) error {
-	svc, err := s.sensorsService(c, auth.PermViewSensors)
-	if err != nil {
-		return err
-	}
-	id, err := sensorID(r)
+	svc, id, err := s.sensorTarget(r, c, auth.PermViewSensors)
 	if err != nil {
 		return err
 	}
@@ -188,11 +189,7 @@ func (s *Server) getSensor(w http.ResponseWriter, r *http.Request, c *call) erro
 
 // removeSensor: DELETE /sensors/{id}; its readings are deleted with it.
 func (s *Server) removeSensor(w http.ResponseWriter, r *http.Request, c *call) error {
-	svc, err := s.sensorsService(c, auth.PermManageSensors)
-	if err != nil {
-		return err
-	}
-	id, err := sensorID(r)
+	svc, id, err := s.sensorTarget(r, c, auth.PermManageSensors)
 	if err != nil {
 		return err
 	}
@@ -217,11 +214,7 @@ func (s *Server) releaseSensor(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) changeSensor(w http.ResponseWriter, r *http.Request, c *call, op func(*sensors.Service, context.Context, string, string) (sensors.View, error)) error {
-	svc, err := s.sensorsService(c, auth.PermManageSensors)
-	if err != nil {
-		return err
-	}
-	id, err := sensorID(r)
+	svc, id, err := s.sensorTarget(r, c, auth.PermManageSensors)
 	if err != nil {
 		return err
 	}
@@ -242,11 +235,7 @@ type replaceRequest struct {
 //
 // TS-0045 5.3.1.15: the hardware of a sensor that cannot be updated can be replaced.
 func (s *Server) replaceSensor(w http.ResponseWriter, r *http.Request, c *call) error {
-	svc, err := s.sensorsService(c, auth.PermManageSensors)
-	if err != nil {
-		return err
-	}
-	id, err := sensorID(r)
+	svc, id, err := s.sensorTarget(r, c, auth.PermManageSensors)
 	if err != nil {
 		return err
 	}
@@ -277,11 +266,7 @@ const maxReadingsPage = 10000
 
 // listReadings: GET /sensors/{id}/readings?from=&to=&limit=, oldest first.
 func (s *Server) listReadings(w http.ResponseWriter, r *http.Request, c *call) error {
-	svc, err := s.sensorsService(c, auth.PermViewSensors)
-	if err != nil {
-		return err
-	}
-	id, err := sensorID(r)
+	svc, id, err := s.sensorTarget(r, c, auth.PermViewSensors)
 	if err != nil {
 		return err
 	}
