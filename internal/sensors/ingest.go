@@ -56,8 +56,9 @@ type pending struct {
 
 const (
 	// ingestQueue bounds readings accepted but not yet committed; publishers wait
-	// beyond it.
-	ingestQueue = 8192
+	// beyond it. The queue's buffer is allocated in full (about 130 bytes a reading), so
+	// it is sized for what arrives during one commit at full load, not more.
+	ingestQueue = 2048
 	// maxBatch bounds one transaction.
 	maxBatch = 4096
 )
@@ -85,8 +86,10 @@ func (in *ingest) enqueue(ctx context.Context, p pending) error {
 
 // run commits batches until ctx ends, then commits what is queued and returns.
 func (in *ingest) run(ctx context.Context) {
-	batch := make([]pending, 0, maxBatch)
-	recs := make([]Record, 0, maxBatch)
+	// The batch buffers grow with the load they see rather than start at maxBatch: a
+	// gateway with few sensors never needs more than a few entries.
+	var batch []pending
+	var recs []Record
 	for {
 		select {
 		case p := <-in.queue:
@@ -96,7 +99,7 @@ func (in *ingest) run(ctx context.Context) {
 			return
 		}
 		batch = in.fill(batch)
-		in.commit(context.WithoutCancel(ctx), batch, recs[:0])
+		recs = in.commit(context.WithoutCancel(ctx), batch, recs[:0])
 		batch = batch[:0]
 	}
 }
@@ -120,11 +123,13 @@ func (in *ingest) drain(batch []pending, recs []Record) {
 		if len(batch) == 0 {
 			return
 		}
-		in.commit(context.Background(), batch, recs[:0])
+		recs = in.commit(context.Background(), batch, recs[:0])
 	}
 }
 
-func (in *ingest) commit(ctx context.Context, batch []pending, recs []Record) {
+// commit stores the batch in one transaction and tells each reading's sender; it
+// returns recs, grown, for the next batch.
+func (in *ingest) commit(ctx context.Context, batch []pending, recs []Record) []Record {
 	for _, p := range batch {
 		if p.refused == nil {
 			recs = append(recs, p.rec)
@@ -141,4 +146,5 @@ func (in *ingest) commit(ctx context.Context, batch []pending, recs []Record) {
 			p.done(err)
 		}
 	}
+	return recs
 }
