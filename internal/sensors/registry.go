@@ -621,8 +621,14 @@ func (s *Service) Series(ctx context.Context, id string, k Kind, from, to time.T
 // Run stores readings and applies retention until ctx ends; it then stores what was
 // already accepted and returns.
 func (s *Service) Run(ctx context.Context) {
-	go s.retain(ctx)
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		s.retain(ctx)
+	}()
 	s.ingest.run(ctx)
+	// Returning means the stores are no longer used: the caller may close them.
+	<-retained
 }
 
 // retain deletes readings past their retention hourly.
