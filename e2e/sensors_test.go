@@ -323,3 +323,41 @@ func TestHearthSensorAgainstGateway(t *testing.T) {
 		t.Fatal("hearth-sensor printed its credential")
 	}
 }
+
+// TS-0045 5.6.1.2: when another program holds the MQTTS port, the gateway keeps serving
+// everything else, and opens the port by itself once it is free.
+func TestSensorPortTakenDoesNotStopGateway(t *testing.T) {
+	addr := freeAddr(t)
+	squatter, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	d := provision(t, newVendor(t))
+	d.start(bin.hearthd, "--mqtts-addr", addr)
+	c := d.ownerClient()
+	r := d.call(c, "POST", "/api/v1/sensors", map[string]string{"name": "Attic", "model": "HS-TH1"})
+	var s pairedSensor
+	if r.status != 201 || json.Unmarshal(r.body, &s) != nil {
+		t.Fatalf("pairing while the port is taken: %v", r)
+	}
+	if got := d.mqttAddr(); got != "" {
+		t.Fatalf("ready file names %q while the port is taken", got)
+	}
+	if r := d.call(c, "GET", "/api/v1/sensors", nil); r.status != 200 {
+		t.Fatalf("gateway stopped serving: %v", r)
+	}
+	squatter.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for d.mqttAddr() == "" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if d.mqttAddr() != addr {
+		t.Fatalf("port not opened after it was freed: ready file says %q\n%s", d.mqttAddr(), d.logs)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if ok, out := mosquitto(t, "mosquitto_pub", "-h", "localhost", "-p", port, "--cafile", d.root, "-u", s.Sensor.ID, "-P", s.Connection.Password,
+		"-i", s.Sensor.ID, "-t", s.Connection.Topic, "-q", "1", "-m", reading(19)); !ok {
+		t.Fatalf("publish after the port was freed: %s", out)
+	}
+}

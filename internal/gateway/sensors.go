@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"hearth/internal/sensors"
 	"hearth/internal/sensors/broker"
@@ -37,6 +38,9 @@ type sensorsPart struct {
 	svc    *sensors.Service
 	broker *broker.Broker
 	done   chan struct{} // closed when the registry's ingest has stopped
+
+	mu          sync.Mutex // serialises opening and closing the port
+	portFailing bool       // the port should be open but could not be bound
 }
 
 // openSensors opens the readings database, the registry and the broker (not yet
@@ -96,22 +100,49 @@ func (m *Main) startSensors(ctx context.Context) error {
 	if err := p.broker.Start(); err != nil {
 		return fmt.Errorf("gateway: broker: %w", err)
 	}
-	var openErr error
-	first := true
-	p.svc.SetObserver(func(active int) {
+	// The port follows the number of active sensors. If it cannot be bound (another
+	// program holds it), the gateway keeps serving everything else and tries again
+	// every portRetry, so sensors come back by themselves once the port is free.
+	//
+	// TS-0045 5.6.1.2: a sensor port that is taken does not stop the gateway.
+	follow := func(active int) {
 		err := p.broker.SetOpen(active > 0)
-		if first {
-			openErr, first = err, false
-		} else if err != nil {
-			// Only when another program took the port while no sensor was paired.
-			m.log.Error("mqtts port not opened; sensors cannot connect", "err", err)
+		if err != nil && !p.portFailing {
+			m.log.Error("mqtts port not opened; sensors cannot connect until it is free", "addr", m.cfg.MQTTSAddr, "err", err)
+		} else if err == nil && p.portFailing {
+			m.log.Info("mqtts port opened", "addr", m.mqttAddr())
 		}
+		p.portFailing = err != nil
 		if err := m.writeReady(); err != nil {
 			m.log.Error("ready file not written", "err", err)
 		}
+	}
+	p.svc.SetObserver(func(active int) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		follow(active)
 	})
-	return openErr
+	go func() {
+		t := time.NewTicker(portRetry)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.mu.Lock()
+				if p.portFailing {
+					follow(p.svc.Active())
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return nil
 }
+
+// portRetry is how often a port that could not be bound is tried again.
+const portRetry = 5 * time.Second
 
 // stopSensors disconnects every sensor, then ends the registry (cancel cancels the
 // context startSensors was given) and waits until the readings it accepted are stored.
