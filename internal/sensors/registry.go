@@ -313,6 +313,18 @@ func (e *entry) view() View {
 	return v
 }
 
+// entry returns the registry's entry of sensor id. The caller holds opMu when it reads
+// the fields that only registry changes write (state, name).
+func (s *Service) entry(id string) (*entry, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.byID[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return e, nil
+}
+
 // Get returns one sensor.
 func (s *Service) Get(id string) (View, error) {
 	s.mu.RLock()
@@ -401,11 +413,9 @@ func (s *Service) Release(ctx context.Context, by, id string) (View, error) {
 func (s *Service) setState(ctx context.Context, id string, from, to State) (View, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	s.mu.RLock()
-	e, ok := s.byID[id]
-	s.mu.RUnlock()
-	if !ok {
-		return View{}, ErrNotFound
+	e, err := s.entry(id)
+	if err != nil {
+		return View{}, err
 	}
 	if e.State != from {
 		return View{}, fmt.Errorf("%w: sensor is %s", ErrState, e.State)
@@ -428,11 +438,9 @@ func (s *Service) setState(ctx context.Context, id string, from, to State) (View
 func (s *Service) Replace(ctx context.Context, by, id, modelID string) (View, Credential, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	s.mu.RLock()
-	old, ok := s.byID[id]
-	s.mu.RUnlock()
-	if !ok {
-		return View{}, "", ErrNotFound
+	old, err := s.entry(id)
+	if err != nil {
+		return View{}, "", err
 	}
 	if old.State == Retired {
 		return View{}, "", fmt.Errorf("%w: sensor was already replaced", ErrState)
@@ -464,11 +472,9 @@ func (s *Service) Replace(ctx context.Context, by, id, modelID string) (View, Cr
 func (s *Service) Remove(ctx context.Context, by, id string) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	s.mu.RLock()
-	e, ok := s.byID[id]
-	s.mu.RUnlock()
-	if !ok {
-		return ErrNotFound
+	e, err := s.entry(id)
+	if err != nil {
+		return err
 	}
 	if err := s.cfg.Store.DeleteSensor(ctx, id); err != nil {
 		return err
