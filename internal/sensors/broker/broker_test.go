@@ -2,14 +2,8 @@ package broker_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"path/filepath"
 	"sync"
@@ -22,6 +16,7 @@ import (
 	"hearth/internal/sensors/broker"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
+	"hearth/internal/tlspolicy/tlstest"
 )
 
 // failing is a reading store whose inserts can be made to fail, like a full disk.
@@ -67,19 +62,11 @@ func newRig(t *testing.T) *rig {
 	ran := make(chan struct{})
 	go func() { svc.Run(runCtx); close(ran) }()
 
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gateway"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	leaf, _ := x509.ParseCertificate(der)
-	cert := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-	srvCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil })
+	cert := tlstest.SelfSigned(t, "gateway.test")
+	srvCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert.TLS, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
 	b, err := broker.New(broker.Config{Listen: func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }, TLS: srvCfg, Sensors: svc})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +81,7 @@ func newRig(t *testing.T) *rig {
 		rd.Close()
 		db.Close()
 	})
-	return &rig{svc: svc, store: store, broker: b, client: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}}
+	return &rig{svc: svc, store: store, broker: b, client: &tls.Config{RootCAs: cert.Pool, ServerName: "gateway.test", MinVersion: tls.VersionTLS12}}
 }
 
 func (r *rig) pair(t *testing.T) (string, string) {

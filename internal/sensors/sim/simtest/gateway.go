@@ -6,14 +6,8 @@ package simtest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"path/filepath"
 	"sync"
@@ -25,6 +19,7 @@ import (
 	"hearth/internal/sensors/broker"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
+	"hearth/internal/tlspolicy/tlstest"
 )
 
 // Name is the name on the test gateway's certificate.
@@ -64,7 +59,8 @@ func NewGateway(t testing.TB) *Gateway {
 		t.Fatal(err)
 	}
 	g := &Gateway{Service: svc, Rec: &Recorder{Service: svc}, done: make(chan struct{})}
-	g.cert, g.CAPEM, g.pool = selfSigned(t)
+	c := tlstest.SelfSigned(t, Name)
+	g.cert, g.CAPEM, g.pool = c.TLS, c.PEM, c.Pool
 	runCtx, cancel := context.WithCancel(ctx)
 	g.cancel = cancel
 	go func() { svc.Run(runCtx); close(g.done) }()
@@ -193,35 +189,6 @@ func (r *Recorder) Snapshot() ([]time.Time, []Arrival) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]time.Time(nil), r.attempts...), append([]Arrival(nil), r.arrivals...)
-}
-
-// selfSigned makes a throwaway ECDSA P-256 CA certificate for the gateway's name.
-func selfSigned(t testing.TB) (tls.Certificate, []byte, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: Name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		DNSNames:     []string{Name},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, caPEM, pool
 }
 
 // WaitFor polls cond until it holds or the deadline passes.
