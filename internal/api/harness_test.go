@@ -23,6 +23,7 @@ import (
 	"hearth/internal/api"
 	"hearth/internal/auth"
 	"hearth/internal/sensors"
+	"hearth/internal/sensors/sensorstest"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
@@ -71,18 +72,7 @@ func newEnv(t *testing.T) *env {
 	if err := svc.EnsureOwner(ctx, "owner", hash); err != nil {
 		t.Fatal(err)
 	}
-	readings, err := sqlite.OpenReadings(ctx, filepath.Join(t.TempDir(), "readings.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sens, err := sensors.New(ctx, sensors.Config{Store: db, Readings: readings, Events: &sqlite.EventLog{DB: db}, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	go func() { sens.Run(runCtx); close(ran) }()
-	t.Cleanup(func() { stop(); <-ran; readings.Close() })
+	sens := sensorstest.Run(t, sensors.Config{Store: db, Events: &sqlite.EventLog{DB: db}, Now: clk.Now})
 	s, err := api.New(api.Config{Auth: svc, Sensors: sens, SensorsAddr: func() string { return "127.0.0.1:8883" }, Settings: settings.New(db, svc, &sqlite.EventLog{DB: db}, clk.Now), Events: &sqlite.EventLog{DB: db}, Now: clk.Now, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34",
 		FirmwareVersion: "1.0.0", SupportEnd: "2031-05-01", FIPSMode: true, CryptoModule: "v1.0.0",

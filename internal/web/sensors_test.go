@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 	"hearth/internal/api"
 	"hearth/internal/sensors"
-	"hearth/internal/store/sqlite"
+	"hearth/internal/sensors/sensorstest"
 )
 
 // newSensorUI is the UI with a real sensor service over real SQLite databases.
@@ -21,19 +20,7 @@ func newSensorUI(t *testing.T) (*ui, *sensors.Service) {
 	t.Helper()
 	var svc *sensors.Service
 	u := newUIWith(t, func(u *ui, cfg *api.Config) {
-		ctx := context.Background()
-		rd, err := sqlite.OpenReadings(ctx, filepath.Join(t.TempDir(), "readings.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err = sensors.New(ctx, sensors.Config{Store: u.db, Readings: rd, Events: u.ev, Now: u.clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		run, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { svc.Run(run); close(done) }()
-		t.Cleanup(func() { cancel(); <-done; rd.Close() })
+		svc = sensorstest.Run(t, sensors.Config{Store: u.db, Events: u.ev, Now: u.clk.Now})
 		cfg.Sensors = svc
 	})
 	return u, svc

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"hearth/internal/mqttload"
 	"hearth/internal/sensors"
 	"hearth/internal/sensors/broker"
+	"hearth/internal/sensors/sensorstest"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
 	"hearth/internal/tlspolicy/tlstest"
@@ -43,25 +43,8 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "hearthd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := sqlite.OpenReadings(ctx, filepath.Join(dir, "readings.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &failing{readingsDB: rd}
-	svc, err := sensors.New(ctx, sensors.Config{Store: db, Readings: store, Events: &sqlite.EventLog{DB: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	go func() { svc.Run(runCtx); close(ran) }()
-
+	store := &failing{readingsDB: sensorstest.OpenReadings(t)}
+	svc := sensorstest.Run(t, sensors.Config{Readings: store})
 	cert := tlstest.SelfSigned(t, "gateway.test")
 	srvCfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert.TLS, nil })
 	if err != nil {
@@ -74,13 +57,7 @@ func newRig(t *testing.T) *rig {
 	if err := b.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		b.Close()
-		stop()
-		<-ran
-		rd.Close()
-		db.Close()
-	})
+	t.Cleanup(func() { b.Close() })
 	return &rig{svc: svc, store: store, broker: b, client: &tls.Config{RootCAs: cert.Pool, ServerName: "gateway.test", MinVersion: tls.VersionTLS12}}
 }
 

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 	"hearth/internal/events"
 	"hearth/internal/sensors"
 	"hearth/internal/sensors/broker"
-	"hearth/internal/store/sqlite"
+	"hearth/internal/sensors/sensorstest"
 	"hearth/internal/tlspolicy"
 	"hearth/internal/tlspolicy/tlstest"
 )
@@ -34,43 +33,19 @@ type Gateway struct {
 	// CAPEM is the certificate sensors are given to verify the gateway (--ca).
 	CAPEM []byte
 	// Addr is the broker's address, the same across Stop and Start.
-	Addr   string
-	cert   tls.Certificate
-	pool   *x509.CertPool
-	b      *broker.Broker
-	cancel context.CancelFunc
-	done   chan struct{}
+	Addr string
+	cert tls.Certificate
+	pool *x509.CertPool
+	b    *broker.Broker
 }
 
 func NewGateway(t testing.TB) *Gateway {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "hearthd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := sqlite.OpenReadings(ctx, filepath.Join(dir, "readings.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := sensors.New(ctx, sensors.Config{Store: db, Readings: rd, Events: events.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &Gateway{Service: svc, Rec: &Recorder{Service: svc}, done: make(chan struct{})}
+	svc := sensorstest.Run(t, sensors.Config{Events: events.Discard})
+	g := &Gateway{Service: svc, Rec: &Recorder{Service: svc}}
 	c := tlstest.SelfSigned(t, Name)
 	g.cert, g.CAPEM, g.pool = c.TLS, c.PEM, c.Pool
-	runCtx, cancel := context.WithCancel(ctx)
-	g.cancel = cancel
-	go func() { svc.Run(runCtx); close(g.done) }()
-	t.Cleanup(func() {
-		g.Stop(t)
-		g.cancel()
-		<-g.done
-		rd.Close()
-		db.Close()
-	})
+	t.Cleanup(func() { g.Stop(t) })
 	g.Start(t)
 	return g
 }
