@@ -23,16 +23,6 @@ const DefaultMQTTSAddr = ":8883"
 // hearthd.db so that a flood of readings never delays logins or settings.
 const ReadingsFile = "readings.db"
 
-// Connection limits of the MQTTS listener. Sensors may legitimately share one address
-// (a bridge, a NAT), so one source may hold as many connections as the broker accepts;
-// the total bounds descriptors and memory, and the handshake deadline bounds how long an
-// unauthenticated connection holds one.
-//
-// TS-0045 5.6.1.3: the broker keeps working under connection floods.
-const (
-	mqttTotalConns = sensors.MaxSensors + 64
-)
-
 // sensorsPart is the sensor registry and its broker.
 type sensorsPart struct {
 	svc    *sensors.Service
@@ -74,7 +64,13 @@ func (m *Main) openSensors(ctx context.Context) error {
 		}
 		// Reopening binds the port first chosen, so sensors find the broker again.
 		addr = ln.Addr().String()
-		return newLimitListener(ln, mqttTotalConns, mqttTotalConns), nil
+		// Sensors may legitimately share one address (a bridge, a NAT), so one source
+		// may hold as many connections as the broker accepts; the total bounds
+		// descriptors and memory, and the broker's handshake deadline bounds how long
+		// an unauthenticated connection holds one.
+		//
+		// TS-0045 5.6.1.3: the broker keeps working under connection floods.
+		return newLimitListener(ln, broker.MaxConnections, broker.MaxConnections), nil
 	}
 	b, err := broker.New(broker.Config{Listen: listen, TLS: tlsCfg, Sensors: svc, Events: m.events, Log: m.log})
 	if err != nil {

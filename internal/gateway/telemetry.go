@@ -13,7 +13,6 @@ import (
 	"hearth/internal/buildinfo"
 	"hearth/internal/events"
 	"hearth/internal/outbox"
-	"hearth/internal/sensors"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
@@ -116,7 +115,7 @@ func (m *Main) queueSummary(ctx context.Context) {
 			counts[v.Model+"/"+string(v.State)]++
 		}
 	}
-	doc, _ := json.Marshal(map[string]any{"firmware": buildinfo.Version(), "sensors": counts, "max_sensors": sensors.MaxSensors})
+	doc, _ := json.Marshal(map[string]any{"firmware": buildinfo.Version(), "sensors": counts})
 	if err := m.outbox.Enqueue(ctx, outbox.KindTelemetry, doc); err != nil && !errors.Is(err, outbox.ErrNotAllowed) {
 		m.log.Warn("telemetry summary not queued", "err", err)
 	}

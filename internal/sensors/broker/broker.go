@@ -69,9 +69,11 @@ const (
 	// maxKeepalive is the longest keepalive granted; a client asking for none or more
 	// gets this one, so a dead connection is always noticed.
 	maxKeepalive = 600
-	// maxClients bounds connected sensors (the registry holds at most MaxSensors).
-	maxClients = sensors.MaxSensors + 64
 )
+
+// MaxConnections bounds the broker's connections: every sensor the registry can hold
+// (MaxSensors), with room for ones still completing the handshake.
+const MaxConnections = sensors.MaxSensors + 64
 
 // Broker is a running MQTT broker.
 type Broker struct {
@@ -92,7 +94,7 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Events = events.Discard
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumClients = maxClients
+	caps.MaximumClients = MaxConnections
 	caps.MaximumPacketSize = maxPacket
 	caps.MaximumQos = 1
 	caps.RetainAvailable = 0
