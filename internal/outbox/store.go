@@ -8,20 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"hearth/internal/store/sqlitefile"
 )
 
 // queue is the on-disk FIFO: one SQLite file, one connection.
 //
-// TS-0045 5.6.1.1: WAL with synchronous=FULL, so each commit (an enqueued item, an
-// acknowledged batch removed) is fsynced before the call returns and survives power
-// loss. synchronous=NORMAL would survive a crash of the process but could lose the last
-// commits on power loss: an item the caller believes queued would vanish. A commit torn
-// by power loss fails the WAL frame checksums and is discarded on the next open; earlier
-// commits are untouched.
+// TS-0045 5.6.1.1: opened by sqlitefile (WAL, synchronous=FULL), so each commit (an
+// enqueued item, an acknowledged batch removed) is fsynced before the call returns:
+// an item the caller believes queued survives power loss.
 //
 // Sequence numbers come from an AUTOINCREMENT key, so they are never reused, even after
 // the queue was emptied; the cloud deduplicates retried batches by them within a stream.
@@ -53,11 +49,7 @@ var schema = []string{
 }
 
 func openQueue(ctx context.Context, path string) (*queue, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "journal_size_limit(16777216)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path, "busy_timeout(5000)", "journal_size_limit(16777216)")
 	if err != nil {
 		return nil, fmt.Errorf("open outbox: %w", err)
 	}
@@ -76,18 +68,8 @@ func openQueue(ctx context.Context, path string) (*queue, error) {
 func (q *queue) close() error { return q.db.Close() }
 
 func (q *queue) load(ctx context.Context) error {
-	var v int
-	if err := q.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := sqlitefile.Migrate(ctx, q.db, schema); err != nil {
 		return fmt.Errorf("open outbox: %w", err)
-	}
-	if v > len(schema) {
-		return fmt.Errorf("open outbox: schema %d is newer than this program (%d)", v, len(schema))
-	}
-	for i := v; i < len(schema); i++ {
-		if _, err := q.db.ExecContext(ctx, "BEGIN IMMEDIATE; "+schema[i]+fmt.Sprintf("; PRAGMA user_version = %d; COMMIT", i+1)); err != nil {
-			q.db.ExecContext(ctx, "ROLLBACK")
-			return fmt.Errorf("open outbox: migrate: %w", err)
-		}
 	}
 	stream, err := q.meta(ctx, "stream")
 	if err != nil {

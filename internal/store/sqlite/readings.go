@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"hearth/internal/sensors"
+
+	"hearth/internal/store/sqlitefile"
 )
 
 var _ sensors.ReadingStore = (*Readings)(nil)
@@ -40,11 +41,7 @@ type Readings struct {
 
 // OpenReadings opens (creating if needed) the readings database at path.
 func OpenReadings(ctx context.Context, path string) (*Readings, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "journal_size_limit(67108864)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path, "busy_timeout(10000)", "journal_size_limit(67108864)")
 	if err != nil {
 		return nil, fmt.Errorf("open readings database: %w", err)
 	}
@@ -123,23 +120,8 @@ func (r *Readings) num(ctx context.Context, sensor string) (int64, error) {
 const bySensor = `sensor = (SELECT num FROM sources WHERE id = ?)`
 
 func (r *Readings) migrate(ctx context.Context) error {
-	conn, err := r.db.Conn(ctx)
-	if err != nil {
+	if err := sqlitefile.Migrate(ctx, r.db, readingMigrations); err != nil {
 		return fmt.Errorf("readings: %w", err)
-	}
-	defer conn.Close()
-	var v int
-	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return fmt.Errorf("readings: %w", err)
-	}
-	if v > len(readingMigrations) {
-		return fmt.Errorf("readings: schema %d is newer than this program (%d)", v, len(readingMigrations))
-	}
-	for i := v; i < len(readingMigrations); i++ {
-		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE; "+readingMigrations[i]+fmt.Sprintf("; PRAGMA user_version = %d; COMMIT", i+1)); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
-			return fmt.Errorf("readings: migrate to %d: %w", i+1, err)
-		}
 	}
 	return nil
 }

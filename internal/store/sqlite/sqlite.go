@@ -14,10 +14,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"hearth/internal/store/sqlitefile"
 )
 
 // DB is an open database. It is safe for concurrent use.
@@ -44,11 +43,7 @@ func (d *DB) SealFields(f FieldSealer) { d.fields = f }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(5000)", "secure_delete(1)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitefile.Open(path, "foreign_keys(1)", "busy_timeout(5000)", "secure_delete(1)")
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -128,29 +123,8 @@ var migrations = []string{
 }
 
 func (d *DB) migrate(ctx context.Context) error {
-	var v int
-	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := sqlitefile.Migrate(ctx, d.db, migrations); err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("migrate: database schema %d is newer than this program (%d)", v, len(migrations))
-	}
-	for i := v; i < len(migrations); i++ {
-		tx, err := d.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate to %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate to %d: %w", i+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate to %d: %w", i+1, err)
-		}
 	}
 	return nil
 }
