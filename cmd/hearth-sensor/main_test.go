@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -145,7 +144,7 @@ func TestRunPublishes(t *testing.T) {
 	g := simtest.NewGateway(t)
 	id, cred := g.Pair(t, "HS-TH1")
 	ca, credFile := files(t, g, cred)
-	var stderr syncBuffer
+	var stderr simtest.LogBuffer
 	err := run(t.Context(), []string{"--broker", g.Addr, "--ca", ca, "--server-name", simtest.Name, "--id", id,
 		"--credential-file", credFile, "--model", "HS-TH1", "--count", "3", "--log-level", "debug"}, noEnv, &stderr)
 	if err != nil {
@@ -176,7 +175,7 @@ func TestStopSavesBufferAndResumes(t *testing.T) {
 		"--credential-file", credFile, "--model", "HS-D1", "--buffer-file", bufFile}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr syncBuffer
+	var stderr simtest.LogBuffer
 	res := make(chan error, 1)
 	go func() { res <- run(ctx, args, noEnv, &stderr) }()
 	// A door sensor reports its battery when it starts.
@@ -210,19 +209,3 @@ func TestStopSavesBufferAndResumes(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

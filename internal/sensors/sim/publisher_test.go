@@ -1,7 +1,6 @@
 package sim_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -174,7 +173,7 @@ func TestRefusedBacksOff(t *testing.T) {
 		mu.Unlock()
 		return d
 	}}
-	var logs syncBuffer
+	var logs simtest.LogBuffer
 	p := newPublisher(t, g, id, wrong, "HS-TH1", func(c *sim.Config) {
 		c.Backoff = policy
 		c.Log = slog.New(slog.NewTextHandler(&logs, nil))
@@ -299,20 +298,3 @@ func dedupe(rs []sensors.Reading) []sensors.Reading {
 	})
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
