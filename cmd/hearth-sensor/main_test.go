@@ -208,4 +208,3 @@ func TestStopSavesBufferAndResumes(t *testing.T) {
 		t.Fatalf("stored %+v; want the battery reading buffered by the previous run (%v)", got, first.Time)
 	}
 }
-

@@ -297,4 +297,3 @@ func dedupe(rs []sensors.Reading) []sensors.Reading {
 		return x.Kind == y.Kind && x.Value == y.Value && x.Time.Equal(y.Time)
 	})
 }
-
