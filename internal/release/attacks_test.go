@@ -3,6 +3,7 @@ package release_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -16,17 +17,21 @@ import (
 // refuses; before it, the same client accepts the repository (so each case fails for
 // the reason it names). The device side runs the same fixtures against its own client.
 func TestAttackFixturesAreRefused(t *testing.T) {
+	mixed := []error{&metadata.ErrLengthOrHashMismatch{}, &metadata.ErrDownloadLengthMismatch{}}
 	cases := []struct {
 		name   string
 		attack func(dir string) error
-		want   error // the go-tuf error class a client reports
+		// want lists the go-tuf error classes a client may report. A mixed-in older
+		// file is refused either as longer than the length the newer metadata records
+		// (its signature may be a byte longer) or by its hash.
+		want []error
 	}{
-		{"expired timestamp", releasetest.ExpireTimestamp, &metadata.ErrExpiredMetadata{}},
-		{"mix and match snapshot", func(d string) error { return releasetest.MixAndMatch(d, release.RoleSnapshot) }, &metadata.ErrLengthOrHashMismatch{}},
-		{"mix and match targets", func(d string) error { return releasetest.MixAndMatch(d, release.RoleTargets) }, &metadata.ErrLengthOrHashMismatch{}},
-		{"program bit flipped", func(d string) error { return releasetest.TamperTarget(d, "1.1.0", releasetest.FlipByte) }, &metadata.ErrLengthOrHashMismatch{}},
-		{"program endless", func(d string) error { return releasetest.TamperTarget(d, "1.1.0", releasetest.Append) }, &metadata.ErrDownloadLengthMismatch{}},
-		{"program truncated", func(d string) error { return releasetest.TamperTarget(d, "1.1.0", releasetest.Truncate) }, &metadata.ErrLengthOrHashMismatch{}},
+		{"expired timestamp", releasetest.ExpireTimestamp, []error{&metadata.ErrExpiredMetadata{}}},
+		{"mix and match snapshot", func(d string) error { return releasetest.MixAndMatch(d, release.RoleSnapshot) }, mixed},
+		{"mix and match targets", func(d string) error { return releasetest.MixAndMatch(d, release.RoleTargets) }, mixed},
+		{"program bit flipped", func(d string) error { return releasetest.TamperTarget(d, "1.1.0", releasetest.FlipByte) }, []error{&metadata.ErrLengthOrHashMismatch{}}},
+		{"program endless", func(d string) error { return releasetest.TamperTarget(d, "1.1.0", releasetest.Append) }, []error{&metadata.ErrDownloadLengthMismatch{}}},
+		{"program truncated", func(d string) error { return releasetest.TamperTarget(d, "1.1.0", releasetest.Truncate) }, []error{&metadata.ErrLengthOrHashMismatch{}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,8 +47,8 @@ func TestAttackFixturesAreRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := fetch(t, srv, repo.TrustedRoot(t), t.TempDir(), "1.1.0")
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("client after the attack: %v, want %T", err, tc.want)
+			if !slices.ContainsFunc(tc.want, func(w error) bool { return errors.Is(err, w) }) {
+				t.Fatalf("client after the attack: %v, want one of %T", err, tc.want)
 			}
 		})
 	}
