@@ -21,18 +21,16 @@ import (
 // if it no longer matches its signed hash, Bundle fails and what it wrote must be
 // discarded.
 func Bundle(vendorDir, version string, w io.Writer) error {
-	unlock, err := lock(vendorDir, false)
+	r, unlock, err := openRepo(vendorDir, false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
+	name, info, err := r.target(version)
 	if err != nil {
 		return err
 	}
-	name := releaseinfo.TargetName(version)
-	info := r.targets.Signed.Targets[name]
-	if info == nil || info.Custom == nil {
+	if info.Custom == nil {
 		return fmt.Errorf("%w: %s", ErrNotFound, version)
 	}
 	if c, err := releaseinfo.ParseTarget(name, *info.Custom); err != nil {

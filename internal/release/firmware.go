@@ -2,10 +2,7 @@ package release
 
 import (
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
-
-	"hearth/internal/release/releaseinfo"
 )
 
 // Firmware is a released program as the factory installs it into a device's first slot:
@@ -19,19 +16,14 @@ type Firmware struct {
 
 // FirmwareFor returns the release of version for factory installation.
 func FirmwareFor(vendorDir, version string) (Firmware, error) {
-	unlock, err := lock(vendorDir, false)
+	r, unlock, err := openRepo(vendorDir, false)
 	if err != nil {
 		return Firmware{}, err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
+	name, info, err := r.target(version)
 	if err != nil {
 		return Firmware{}, err
-	}
-	name := releaseinfo.TargetName(version)
-	info := r.targets.Signed.Targets[name]
-	if info == nil {
-		return Firmware{}, fmt.Errorf("%w: %s", ErrNotFound, version)
 	}
 	file := hex.EncodeToString(info.Hashes["sha256"]) + "." + name
 	return Firmware{Target: name, ArtifactPath: filepath.Join(vendorDir, TargetsDir, file), TargetsJSON: r.targetsRaw}, nil

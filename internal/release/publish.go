@@ -61,15 +61,11 @@ type Target struct {
 // targets key's signature (ECDSA P-256 or Ed25519).
 func Publish(vendorDir string, rel Release, opts Options) (Target, error) {
 	o := opts.withDefaults()
-	unlock, err := lock(vendorDir, true)
+	r, unlock, err := openRepo(vendorDir, true)
 	if err != nil {
 		return Target{}, err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
-	if err != nil {
-		return Target{}, err
-	}
 	released, err := r.releases()
 	if err != nil {
 		return Target{}, err

@@ -10,6 +10,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"hearth/internal/atomicfile"
+	"hearth/internal/release/releaseinfo"
 )
 
 // repo is the current state of the repository's top-level metadata, loaded from disk,
@@ -31,6 +32,31 @@ type repo struct {
 type stagedFile struct {
 	name string
 	data []byte
+}
+
+// openRepo takes the repository lock (exclusive for a change, shared for a read) and
+// loads the repository; the caller runs the returned unlock when done.
+func openRepo(vendorDir string, exclusive bool) (*repo, func(), error) {
+	unlock, err := lock(vendorDir, exclusive)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := loadRepo(vendorDir)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return r, unlock, nil
+}
+
+// target returns the signed target of a release version, or ErrNotFound.
+func (r *repo) target(version string) (string, *metadata.TargetFiles, error) {
+	name := releaseinfo.TargetName(version)
+	info := r.targets.Signed.Targets[name]
+	if info == nil {
+		return "", nil, fmt.Errorf("%w: %s", ErrNotFound, version)
+	}
+	return name, info, nil
 }
 
 // loadRepo reads the current metadata: root.json, timestamp.json, the snapshot the

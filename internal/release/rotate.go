@@ -32,15 +32,11 @@ func RotateKey(vendorDir, role, algorithm string, opts Options) error {
 		return fmt.Errorf("rotate key: unknown role %q (want root, targets, snapshot or timestamp)", role)
 	}
 	o := opts.withDefaults()
-	unlock, err := lock(vendorDir, true)
+	r, unlock, err := openRepo(vendorDir, true)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
-	if err != nil {
-		return err
-	}
 	if algorithm == "" {
 		algorithm = r.currentAlgorithm(role)
 	}

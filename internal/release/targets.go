@@ -13,15 +13,11 @@ import (
 
 // Targets lists the published releases, oldest version first.
 func Targets(vendorDir string) ([]Target, error) {
-	unlock, err := lock(vendorDir, false)
+	r, unlock, err := openRepo(vendorDir, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
-	if err != nil {
-		return nil, err
-	}
 	return r.releases()
 }
 
@@ -55,18 +51,16 @@ func SetRollout(vendorDir, version string, ro Rollout, opts Options) error {
 		return fmt.Errorf("%w: rollout percent %d is not within 0-100", ErrRefused, ro.Percent)
 	}
 	o := opts.withDefaults()
-	unlock, err := lock(vendorDir, true)
+	r, unlock, err := openRepo(vendorDir, true)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
+	name, info, err := r.target(version)
 	if err != nil {
 		return err
 	}
-	name := releaseinfo.TargetName(version)
-	info := r.targets.Signed.Targets[name]
-	if info == nil || info.Custom == nil {
+	if info.Custom == nil {
 		return fmt.Errorf("%w: %s", ErrNotFound, version)
 	}
 	c, err := releaseinfo.ParseTarget(name, *info.Custom)
@@ -87,15 +81,11 @@ func SetRollout(vendorDir, version string, ro Rollout, opts Options) error {
 // timestamp's lifetime, so devices see fresh metadata and a frozen mirror is noticed.
 func RefreshTimestamp(vendorDir string, opts Options) error {
 	o := opts.withDefaults()
-	unlock, err := lock(vendorDir, true)
+	r, unlock, err := openRepo(vendorDir, true)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	r, err := loadRepo(vendorDir)
-	if err != nil {
-		return err
-	}
 	keys, err := r.keys(RoleSnapshot, RoleTimestamp)
 	if err != nil {
 		return err
