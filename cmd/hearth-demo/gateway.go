@@ -32,6 +32,9 @@ func role(name string, args []string) int {
 	switch name {
 	case gatewayCommand:
 		gateway.ApplyMemoryLimit()
+		if err = gateway.CaptureCrashes(flags["--data"]); err != nil {
+			break
+		}
 		err = runGateway(ctx, gateway.Config{DataDir: flags["--data"], HTTPSAddr: flags["--addr"], MQTTSAddr: flags["--mqtts-addr"], ReadyFile: flags["--ready-file"], CloudURL: flags["--cloud-url"], Log: log})
 	case cloudCommand:
 		err = cloud.ListenAndServe(ctx, cloud.Config{VendorDir: flags["--dir"], Log: log}, flags["--addr"], flags["--ready-file"])

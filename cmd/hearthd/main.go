@@ -41,6 +41,9 @@ func main() {
 
 // run parses flags and runs the gateway until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "factory-reset" {
+		return factoryReset(ctx, args[1:], stdout, stderr)
+	}
 	cfg, showVersion, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -51,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	gateway.ApplyMemoryLimit()
+	if err := gateway.CaptureCrashes(cfg.DataDir); err != nil {
+		return err
+	}
 	m, err := gateway.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -93,4 +99,36 @@ func parseFlags(args []string, stderr io.Writer) (gateway.Config, bool, error) {
 		return cfg, false, errors.New("--data is required")
 	}
 	return cfg, *version, nil
+}
+
+// factoryReset is "hearthd factory-reset --data DIR [--tpm ...] [--yes]": the local
+// console's way to delete all user data, as the owner's "delete my data" does. hearthd
+// must not be running. The vendor's copy is deleted the next time the gateway runs
+// with --cloud-url.
+//
+// TS-0045 5.7.1.4: deleting user data does not need the web UI.
+func factoryReset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hearthd factory-reset", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg gateway.Config
+	fs.StringVar(&cfg.DataDir, "data", "", "device data directory (required)")
+	fs.StringVar(&cfg.TPM, "tpm", "", "TPM 2.0 holding the keystore's wrapping key; empty: host key")
+	fs.StringVar(&cfg.CloudURL, "cloud-url", "", "vendor services; the deletion there is requested when hearthd next runs with them")
+	yes := fs.Bool("yes", false, "confirm: delete every account, setting, consent, event, sensor and reading")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.DataDir == "" {
+		return errors.New("factory-reset: --data is required")
+	}
+	if !*yes {
+		return errors.New("factory-reset deletes all user data; run it again with --yes to confirm")
+	}
+	cfg.HTTPSAddr = "127.0.0.1:0"
+	st, err := gateway.FactoryReset(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("factory-reset: %w", err)
+	}
+	fmt.Fprintf(stdout, "All user data on the gateway was deleted (request %s).\nThe owner account is back to the user name and password on the label.\nVendor deletion: %s.\n", st.Request, st.Cloud.State)
+	return nil
 }

@@ -16,6 +16,7 @@ package api
 
 import (
 	"errors"
+	"hearth/internal/privacy"
 	"log/slog"
 	"net/http"
 	"time"
@@ -42,9 +43,12 @@ type Config struct {
 	// SensorsAddr is the broker's address while its socket is open (told to a sensor
 	// when it is paired); nil when unknown.
 	SensorsAddr func() string
-	Device      Device
-	Log         *slog.Logger     // nil: discard
-	Now         func() time.Time // nil: time.Now
+	// Consents and Eraser are the owner's privacy choices and the deletion of user data.
+	Consents *privacy.ConsentService
+	Eraser   *privacy.Eraser
+	Device   Device
+	Log      *slog.Logger     // nil: discard
+	Now      func() time.Time // nil: time.Now
 	// MaxBody bounds request bodies; 0 means 16 KiB.
 	MaxBody int64
 }
@@ -61,8 +65,8 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Auth == nil || cfg.Events == nil || cfg.Settings == nil {
-		return nil, errors.New("api: auth service, settings and event log are required")
+	if cfg.Auth == nil || cfg.Events == nil || cfg.Settings == nil || cfg.Consents == nil || cfg.Eraser == nil {
+		return nil, errors.New("api: auth service, settings, consents, eraser and event log are required")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -77,7 +81,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log, Updates: cfg.Updates, Sensors: cfg.Sensors})
+	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log, Updates: cfg.Updates, Sensors: cfg.Sensors,
+		Consents: cfg.Consents, Eraser: cfg.Eraser})
 	if err != nil {
 		return nil, err
 	}

@@ -408,16 +408,19 @@ func TestSettingsOverHTTP(t *testing.T) {
 		}
 	}
 	owner.do("GET", "/api/v1/settings", nil).decode(t, &st)
-	if st.SetupCompleted || len(st.Settings) != 3 {
+	if st.SetupCompleted || len(st.Settings) != 2 {
 		t.Fatalf("initial settings %+v", st)
 	}
 	for _, s := range st.Settings {
-		if s.Value != s.Recommended && s.Key != "telemetry" || s.Key == "telemetry" && s.Value {
+		if s.Value != s.Recommended {
 			t.Errorf("%s starts %v (recommended %v)", s.Key, s.Value, s.Recommended)
 		}
 	}
-	if r := owner.do("PUT", "/api/v1/settings", map[string]any{"telemetry": "yes"}); r.status != 400 {
+	if r := owner.do("PUT", "/api/v1/settings", map[string]any{"auto_update": "yes"}); r.status != 400 {
 		t.Fatalf("wrong type: %v", r.status)
+	}
+	if r := owner.do("PUT", "/api/v1/settings", map[string]any{"telemetry": true}); r.status != 400 {
+		t.Fatalf("telemetry is a consent (PUT /privacy/consents), not a setting: %v", r.status)
 	}
 	if r := owner.do("PUT", "/api/v1/settings", map[string]any{}); r.status != 400 {
 		t.Fatalf("empty change: %v", r.status)

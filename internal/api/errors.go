@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hearth/internal/auth"
+	"hearth/internal/privacy"
 	"hearth/internal/settings"
 )
 
@@ -57,6 +58,7 @@ var domainErrors = []struct {
 	{auth.ErrPasswordReused, badRequest("password_reused", auth.ErrPasswordReused.Error(), "/new_password")},
 	{auth.ErrPasswordContext, badRequest("password_context", auth.ErrPasswordContext.Error(), "/new_password")},
 	{settings.ErrUnknown, badRequest("invalid_request", "unknown setting", "")},
+	{privacy.ErrUnknownPurpose, badRequest("invalid_request", "unknown purpose", "")},
 	{settings.ErrDeferral, badRequest("invalid_request", settings.ErrDeferral.Error(), "")},
 	{auth.ErrBusy, &apiError{status: http.StatusServiceUnavailable, code: "busy", msg: "too many sign-ins in progress, retry shortly", retryAfter: time.Second}},
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"hearth/internal/privacy"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -54,7 +55,17 @@ func fuzzServer(f *testing.F) (http.Handler, *http.Cookie) {
 		f.Fatal(err)
 	}
 	svc.EnsureOwner(ctx, "owner", hash)
-	s, err := New(Config{Auth: svc, Settings: settings.New(db, svc, nil, nil), Events: &sqlite.EventLog{DB: db}})
+	consents, err := privacy.NewConsentService(ctx, privacy.ConsentConfig{Store: db, Authz: svc})
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The eraser has no parts: a fuzzed deletion request writes its journal only, so
+	// the fuzzer's session survives it.
+	eraser, err := privacy.NewEraser(privacy.EraserConfig{Path: filepath.Join(f.TempDir(), privacy.ErasureFile), Authz: svc})
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := New(Config{Auth: svc, Settings: settings.New(db, svc, nil, nil), Events: &sqlite.EventLog{DB: db}, Consents: consents, Eraser: eraser})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -40,7 +40,6 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *call) er
 type changeSettingsRequest struct {
 	AutoUpdate          *bool `json:"auto_update"`
 	UpdateNotifications *bool `json:"update_notifications"`
-	Telemetry           *bool `json:"telemetry"`
 	CompleteSetup       bool  `json:"complete_setup"`
 }
 
@@ -53,7 +52,7 @@ func (s *Server) changeSettings(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	values := map[settings.Key]bool{}
-	for k, v := range map[settings.Key]*bool{settings.AutoUpdate: req.AutoUpdate, settings.UpdateNotifications: req.UpdateNotifications, settings.Telemetry: req.Telemetry} {
+	for k, v := range map[settings.Key]*bool{settings.AutoUpdate: req.AutoUpdate, settings.UpdateNotifications: req.UpdateNotifications} {
 		if v != nil {
 			values[k] = *v
 		}

@@ -69,6 +69,11 @@ func (s *Server) routes() []route {
 		{"POST", "/sensors/{id}/release", auth.PermManageSensors, false, s.releaseSensor},
 		{"POST", "/sensors/{id}/replace", auth.PermManageSensors, false, s.replaceSensor},
 		{"GET", "/sensors/{id}/readings", auth.PermViewSensors, false, s.listReadings},
+		{"GET", "/privacy", auth.PermViewDevice, false, s.getPrivacy},
+		{"GET", "/privacy/consents", auth.PermManageConsent, false, s.listConsents},
+		{"PUT", "/privacy/consents", auth.PermManageConsent, false, s.changeConsents},
+		{"GET", "/privacy/erasure", auth.PermViewDevice, false, s.getErasure},
+		{"POST", "/privacy/erasure", auth.PermEraseData, false, s.eraseData},
 	}
 }
 

@@ -36,6 +36,8 @@ const (
 	PermInstallUpdates Permission = "updates.install"
 	PermViewSensors    Permission = "sensors.view"
 	PermManageSensors  Permission = "sensors.manage"
+	PermManageConsent  Permission = "privacy.consent"
+	PermEraseData      Permission = "privacy.erase"
 )
 
 // PrivilegeRow is one line of the privilege table.
@@ -64,11 +66,13 @@ var Privileges = []PrivilegeRow{
 	{PermUnlockUsers, "see lockouts and unlock a locked account", []Role{RoleOwner}, false},
 	{PermViewEvents, "read the security event log", []Role{RoleOwner}, false},
 	{PermViewSettings, "see the security settings and the security posture", []Role{RoleOwner, RoleMember}, false},
-	{PermChangeSettings, "change security settings (updates, notifications, telemetry)", []Role{RoleOwner}, true},
+	{PermChangeSettings, "change security settings (updates, notifications)", []Role{RoleOwner}, true},
 	{PermCheckUpdates, "check for updates now", []Role{RoleOwner}, false},
 	{PermInstallUpdates, "install an update now, or from a file", []Role{RoleOwner}, true},
 	{PermViewSensors, "see paired sensors, what they sense and their readings", []Role{RoleOwner, RoleMember}, false},
 	{PermManageSensors, "pair, quarantine, release, replace and remove sensors", []Role{RoleOwner}, true},
+	{PermManageConsent, "give and withdraw consent to telemetry, crash reports and cloud backup", []Role{RoleOwner}, true},
+	{PermEraseData, "delete all user data on the device and at the vendor (factory reset)", []Role{RoleOwner}, true},
 }
 
 // Allowed reports whether role r holds permission p.

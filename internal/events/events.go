@@ -56,6 +56,14 @@ const (
 	SensorReadingRejected  Kind = "sensor.reading_rejected"
 	SensorRateExceeded     Kind = "sensor.rate_exceeded"
 	SensorPlaintextRefused Kind = "sensor.plaintext_refused"
+	// ConsentChanged: the owner gave or withdrew consent for a purpose.
+	ConsentChanged Kind = "privacy.consent_changed"
+	// DataErased: all user data on the device was deleted (the one event the new log
+	// starts with); ErasureConfirmed: the vendor confirmed deleting its copy.
+	DataErased       Kind = "privacy.data_erased"
+	ErasureConfirmed Kind = "privacy.erasure_confirmed"
+	// GatewayCrashed: the previous run ended in a crash.
+	GatewayCrashed Kind = "gateway.crashed"
 )
 
 // Severity grades an event for display and alerting.

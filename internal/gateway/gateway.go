@@ -36,6 +36,7 @@ import (
 	"hearth/internal/keystore"
 	"hearth/internal/keystore/tpm"
 	"hearth/internal/outbox"
+	"hearth/internal/privacy"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 	"hearth/internal/tlspolicy"
@@ -110,6 +111,9 @@ type Main struct {
 	server *http.Server
 	ln     net.Listener
 	ks     *keystore.Store
+	// consents are the owner's choices per purpose; eraser deletes user data.
+	consents *privacy.ConsentService
+	eraser   *privacy.Eraser
 	// updates is nil when the device has no A/B slots or no vendor services.
 	updates *update.Scheduler
 	restart chan struct{}
@@ -164,7 +168,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.id.Store(id)
 	m.ks = ks
-	fields, err := ks.Field("db-fields")
+	fields, err := ks.Field(fieldKey)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -184,7 +188,12 @@ func (m *Main) open(ctx context.Context) error {
 	if err := m.openSensors(ctx); err != nil {
 		return err
 	}
-	return m.buildServer()
+	if err := m.buildServer(ctx); err != nil {
+		return err
+	}
+	// A deletion of user data that a power loss interrupted is finished before the
+	// gateway serves anyone.
+	return m.eraser.Resume(ctx)
 }
 
 // identity returns the current device identity.
@@ -222,20 +231,24 @@ func (m *Main) openKeystore() (*keystore.Store, error) {
 	return keystore.Open(dir, w)
 }
 
-func (m *Main) buildServer() error {
+func (m *Main) buildServer(ctx context.Context) error {
 	fips, module := buildinfo.FIPS()
 	info := m.identity().Info
 	set := settings.New(m.db, m.auth, m.events, nil)
-	if err := m.openOutbox(set); err != nil {
+	if err := m.openPrivacy(ctx); err != nil {
+		return err
+	}
+	if err := m.openOutbox(); err != nil {
 		return err
 	}
 	if err := m.newUpdates(set); err != nil {
 		return err
 	}
-	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.events, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr, Device: api.Device{
-		Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
-		FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
-	}})
+	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.events, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr,
+		Consents: m.consents, Eraser: m.eraser, Device: api.Device{
+			Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
+			FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
+		}})
 	if err != nil {
 		return err
 	}
@@ -279,6 +292,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.updates != nil {
 		go m.updates.Run(ctx)
 	}
+	go m.eraser.Run(ctx)
+	m.collectCrashes(ctx)
 	octx, stopOutbox := context.WithCancel(ctx)
 	outboxDone := make(chan struct{})
 	go func() {

@@ -13,7 +13,6 @@ import (
 	"hearth/internal/buildinfo"
 	"hearth/internal/events"
 	"hearth/internal/outbox"
-	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
 
@@ -26,8 +25,10 @@ const summaryEvery = time.Hour
 // eventLog is the gateway's security event log: every event is stored on the device;
 // with the owner's consent to telemetry, warnings and critical events also go, reduced
 // to kind, severity and the minute they happened, to the vendor cloud through the
-// outbox. A change of a setting wakes the outbox, so a withdrawn consent stops sending
-// at once.
+// outbox.
+//
+// TS-0045 5.7.1.11: the copy for the vendor has no user name, address or detail, and
+// its time is coarsened to the minute.
 //
 // TS-0045 5.6.1.2: events wait on disk while the cloud is away, and are sent after.
 type eventLog struct {
@@ -42,9 +43,6 @@ func (l *eventLog) Publish(ctx context.Context, e events.Event) {
 	if ob == nil {
 		return
 	}
-	if e.Kind == events.SettingChanged {
-		ob.Wake()
-	}
 	if e.Severity != events.Warning && e.Severity != events.Critical {
 		return
 	}
@@ -55,9 +53,9 @@ func (l *eventLog) Publish(ctx context.Context, e events.Event) {
 	}
 }
 
-// openOutbox opens the queue for the vendor cloud; it sends only while the owner's
-// telemetry setting is on.
-func (m *Main) openOutbox(set *settings.Service) error {
+// openOutbox opens the queue for the vendor cloud; it sends a kind of document only
+// while the owner consents to its purpose.
+func (m *Main) openOutbox() error {
 	if m.cfg.CloudURL == "" {
 		return nil
 	}
@@ -65,14 +63,8 @@ func (m *Main) openOutbox(set *settings.Service) error {
 	if err != nil {
 		return err
 	}
-	allowed := func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st, err := set.Get(ctx)
-		return err == nil && st.Values[settings.Telemetry]
-	}
 	ob, err := outbox.Open(filepath.Join(m.cfg.DataDir, OutboxFile), outbox.Config{
-		Sender: outbox.NewHTTPSender(client, strings.TrimSuffix(m.cfg.CloudURL, "/")+"/v1/telemetry"), Allowed: allowed, Log: m.log, Now: m.cfg.Now})
+		Sender: outbox.NewHTTPSender(client, strings.TrimSuffix(m.cfg.CloudURL, "/")+"/v1/telemetry"), Allowed: m.consents.AllowedKind, Log: m.log, Now: m.cfg.Now})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

@@ -190,6 +190,21 @@ func (s *Store) Get(name string) ([]byte, error) {
 	return plain, nil
 }
 
+// Delete destroys one record: its bytes are overwritten with zeros and the file is
+// removed. A record that does not exist is not an error. Deleting a field key
+// (Field) crypto-erases every value sealed under it, wherever copies of them remain.
+func (s *Store) Delete(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := overwriteAndRemove(filepath.Join(s.dir, name+suffix)); err != nil {
+		return fmt.Errorf("keystore delete %s: %w", name, err)
+	}
+	return atomicfile.SyncDir(s.dir)
+}
+
 // Erase destroys the data key (crypto-erase): every record becomes unreadable at once,
 // on this Store and on any later Open. What the wrapper keeps (the host key) goes too.
 func (s *Store) Erase() error {

@@ -155,7 +155,7 @@ func newRig(t *testing.T, tweak func(*Config)) *rig {
 	rng := rand.New(rand.NewPCG(1, 2))
 	cfg := Config{
 		Sender:  g.cloud,
-		Allowed: g.allowed.get,
+		Allowed: func(string) bool { return g.allowed.get() },
 		Policy:  backoff.Policy{Base: time.Second, Max: 5 * time.Minute, Rand: rng.Int64N},
 		Now:     c.Now,
 		After:   c.After,
@@ -181,16 +181,17 @@ func (g *rig) enqueue(t *testing.T, from, to int) {
 	}
 }
 
-func doc(i int) json.RawMessage { return json.RawMessage(fmt.Sprintf(`{"n": %d}`, i)) }
+// doc is a telemetry document; its only field is one the inventory lists for the kind.
+func doc(i int) json.RawMessage { return json.RawMessage(fmt.Sprintf(`{"sensors": {"n": %d}}`, i)) }
 
 // docN reads back the n of a document made by doc.
 func docN(t *testing.T, it Item) int {
 	t.Helper()
-	var v struct{ N int }
+	var v struct{ Sensors struct{ N int } }
 	if err := json.Unmarshal(it.Doc, &v); err != nil {
 		t.Fatal(err)
 	}
-	return v.N
+	return v.Sensors.N
 }
 
 // run starts Run and returns a function that stops it and waits for it to return.

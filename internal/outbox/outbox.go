@@ -11,12 +11,16 @@ import (
 	"time"
 
 	"hearth/internal/backoff"
+	"hearth/internal/privacy"
 )
 
-// Kinds of documents the cloud accepts.
+// Kinds of documents the cloud accepts (privacy's kinds, named here for callers).
 const (
-	KindSecurityEvent = "security_event"
-	KindTelemetry     = "telemetry"
+	KindSecurityEvent = privacy.KindSecurityEvent
+	KindTelemetry     = privacy.KindTelemetry
+	KindCrashReport   = privacy.KindCrashReport
+	KindBackup        = privacy.KindBackup
+	KindConsent       = privacy.KindConsent
 )
 
 // Limits that keep every batch within what the cloud accepts (256 KiB, 256 items).
@@ -45,10 +49,12 @@ type Config struct {
 	MaxBytes int64
 	// Sender delivers batches, normally NewHTTPSender with the device's mTLS client.
 	Sender Sender
-	// Allowed reports whether the owner consents to sending (settings.Telemetry). It is
-	// called before every Enqueue and before every batch; while it returns false nothing
-	// is queued or sent and the queue is emptied. Required: there is no default consent.
-	Allowed func() bool
+	// Allowed reports whether the owner consents to sending documents of a kind (the
+	// consent for the kind's purpose; privacy.KindConsent is normally always allowed).
+	// It is called before every Enqueue and before every batch; while it returns false
+	// for a kind, nothing of that kind is queued or sent and queued items of it are
+	// deleted. Required: there is no default consent.
+	Allowed func(kind string) bool
 	// Policy spaces reconnect attempts; its zero value is one second growing to five
 	// minutes with full jitter.
 	Policy backoff.Policy
@@ -145,15 +151,20 @@ func (o *Outbox) Wake() {
 //
 // TS-0045 5.6.1.2: the gateway never waits for the cloud; Enqueue only touches disk.
 func (o *Outbox) Enqueue(ctx context.Context, kind string, doc json.RawMessage) error {
-	if !o.cfg.Allowed() {
-		return ErrNotAllowed
-	}
-	if kind != KindSecurityEvent && kind != KindTelemetry {
+	if !privacy.KnownKind(kind) {
 		return fmt.Errorf("%w: kind %q", ErrInvalid, kind)
+	}
+	if !o.cfg.Allowed(kind) {
+		return ErrNotAllowed
 	}
 	compact, err := compactObject(doc)
 	if err != nil {
 		return err
+	}
+	// TS-0045 5.7.1.11: only the fields the data inventory declares for the kind leave
+	// the device; anything else is refused here, whoever the caller.
+	if err := privacy.CheckFields(kind, compact); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	o.mu.Lock()
 	dropped, err := o.q.push(ctx, kind, o.cfg.Now(), compact, int64(o.cfg.MaxItems), o.cfg.MaxBytes)
@@ -182,6 +193,31 @@ func compactObject(doc json.RawMessage) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Reset deletes every queued item and starts a new stream: the cloud sees the device
+// under a new pseudonymous id, unlinked to the old one. It is part of deleting the
+// owner's data.
+//
+// TS-0045 5.7.1.4: queued documents are user data too.
+func (o *Outbox) Reset(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.q.reset(ctx)
+}
+
+// PurgeWithdrawn deletes at once the queued items whose consent was withdrawn, rather
+// than at the Run loop's next look, and wakes the loop.
+func (o *Outbox) PurgeWithdrawn(ctx context.Context) {
+	o.purge(ctx)
+	o.Wake()
+}
+
+// Stream is the queue's current stream id, the device's pseudonymous id at the vendor.
+func (o *Outbox) Stream() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.q.stream
 }
 
 // Stats is the outbox's state for the UI and API.

@@ -37,7 +37,7 @@ func snapshot(t *testing.T, path string) string {
 // seqs reads the whole queue of an outbox opened on path.
 func queued(t *testing.T, path string) []Item {
 	t.Helper()
-	ob, err := Open(path, Config{Sender: &cloud{}, Allowed: func() bool { return true }})
+	ob, err := Open(path, Config{Sender: &cloud{}, Allowed: func(string) bool { return true }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestSurvivesPowerLoss(t *testing.T) {
 	})
 	t.Run("reopen and continue", func(t *testing.T) {
 		p := snapshot(t, g.path)
-		ob, err := Open(p, Config{Sender: &cloud{}, Allowed: func() bool { return true }})
+		ob, err := Open(p, Config{Sender: &cloud{}, Allowed: func(string) bool { return true }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestOverflowDropsOldest(t *testing.T) {
 func TestOverflowByBytes(t *testing.T) {
 	g := newRig(t, func(c *Config) { c.MaxBytes = MaxDocBytes })
 	big := make([]byte, 0, MaxDocBytes)
-	big = append(big, `{"pad":"`...)
+	big = append(big, `{"firmware":"`...)
 	for len(big) < MaxDocBytes/3 {
 		big = append(big, 'x')
 	}
@@ -231,12 +231,13 @@ func TestEnqueueValidates(t *testing.T) {
 		kind string
 		doc  string
 	}{
-		"unknown kind": {"debug_dump", `{}`},
-		"array":        {KindTelemetry, `[1]`},
-		"null":         {KindTelemetry, `null`},
-		"broken":       {KindTelemetry, `{"a":`},
-		"two values":   {KindTelemetry, `{} {}`},
-		"too large":    {KindTelemetry, string(big)},
+		"unknown kind":               {"debug_dump", `{}`},
+		"array":                      {KindTelemetry, `[1]`},
+		"null":                       {KindTelemetry, `null`},
+		"broken":                     {KindTelemetry, `{"a":`},
+		"two values":                 {KindTelemetry, `{} {}`},
+		"too large":                  {KindTelemetry, string(big)},
+		"field not in the inventory": {KindSecurityEvent, `{"kind":"login.failed","user":"alice"}`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := g.ob.Enqueue(t.Context(), tc.kind, []byte(tc.doc)); !errors.Is(err, ErrInvalid) {

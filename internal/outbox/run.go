@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"hearth/internal/backoff"
@@ -64,8 +65,8 @@ const (
 // step makes one attempt and says how long to wait before the next one.
 func (r *runner) step(ctx context.Context) (time.Duration, waitMode) {
 	o := r.o
-	if !o.cfg.Allowed() {
-		o.purge(ctx)
+	if o.purge(ctx) {
+		// Nothing may be sent at all: look again after a while or a Wake.
 		return o.cfg.Recheck, rechecking
 	}
 	o.mu.Lock()
@@ -81,7 +82,7 @@ func (r *runner) step(ctx context.Context) (time.Duration, waitMode) {
 	}
 	err = o.send(ctx, b)
 	last := items[len(items)-1].Seq
-	if err != nil && !o.cfg.Allowed() {
+	if err != nil && len(o.withdrawn(items)) > 0 {
 		return 0, backingOff // consent withdrawn meanwhile: the loop purges the queue
 	}
 	switch {
@@ -119,8 +120,8 @@ func (r *runner) step(ctx context.Context) (time.Duration, waitMode) {
 	}
 }
 
-// send delivers b, abandoning the request if consent is withdrawn (and Wake called)
-// while it is in flight.
+// send delivers b, abandoning the request if consent for any of its items is withdrawn
+// (and Wake called) while it is in flight.
 //
 // TS-0045 5.7.1.9: withdrawing consent stops sending at once.
 func (o *Outbox) send(ctx context.Context, b Batch) error {
@@ -133,7 +134,7 @@ func (o *Outbox) send(ctx context.Context, b Batch) error {
 				return
 			case <-o.wake:
 				// Consumed: the loop looks at the queue again after this send anyway.
-				if !o.cfg.Allowed() {
+				if len(o.withdrawn(b.Items)) > 0 {
 					cancel()
 					return
 				}
@@ -154,19 +155,52 @@ func (o *Outbox) acknowledged(ctx context.Context, last, reported int64) {
 	}
 }
 
-// purge empties the queue once consent is withdrawn.
-func (o *Outbox) purge(ctx context.Context) {
+// disallowed lists the kinds the owner does not consent to sending now.
+func (o *Outbox) disallowed() []string {
+	var kinds []string
+	for _, k := range allKinds {
+		if !o.cfg.Allowed(k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// allKinds are every kind an outbox may hold.
+var allKinds = []string{KindSecurityEvent, KindTelemetry, KindCrashReport, KindBackup, KindConsent}
+
+// withdrawn lists the kinds among items whose consent is no longer given.
+func (o *Outbox) withdrawn(items []Item) []string {
+	var kinds []string
+	for _, it := range items {
+		if !o.cfg.Allowed(it.Kind) && !slices.Contains(kinds, it.Kind) {
+			kinds = append(kinds, it.Kind)
+		}
+	}
+	return kinds
+}
+
+// purge deletes queued items whose consent was withdrawn, and reports whether no kind
+// may be sent at all.
+//
+// TS-0045 5.7.1.10: a withdrawal takes effect at once; what was collected under the
+// consent is not kept for a later send.
+func (o *Outbox) purge(ctx context.Context) (nothingAllowed bool) {
+	kinds := o.disallowed()
+	if len(kinds) == 0 {
+		return false
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.q.count == 0 && o.q.DroppedUnreported == 0 {
-		return
+	if o.q.count > 0 {
+		n, err := o.q.purgeKinds(ctx, kinds)
+		if err != nil {
+			o.cfg.Log.Error("outbox purge", "err", err)
+		} else if n > 0 {
+			o.cfg.Log.Info("consent withdrawn, queued items deleted", "items", n)
+		}
 	}
-	n, err := o.q.purge(ctx)
-	if err != nil {
-		o.cfg.Log.Error("outbox purge", "err", err)
-		return
-	}
-	o.cfg.Log.Info("consent withdrawn, queued items deleted", "items", n)
+	return len(kinds) == len(allKinds)
 }
 
 func (o *Outbox) noteError(err error) {
@@ -193,9 +227,20 @@ func (o *Outbox) wait(ctx context.Context, d time.Duration, mode waitMode) error
 		case <-timer:
 			return nil
 		case <-o.wake:
-			if mode != backingOff || !o.cfg.Allowed() {
+			if mode != backingOff || o.hasWithdrawn(ctx) {
 				return nil
 			}
 		}
 	}
+}
+
+// hasWithdrawn reports whether items whose consent was withdrawn are queued.
+func (o *Outbox) hasWithdrawn(ctx context.Context) bool {
+	kinds := o.disallowed()
+	if len(kinds) == 0 {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.q.hasKinds(ctx, kinds)
 }

@@ -76,9 +76,7 @@ func (q *queue) load(ctx context.Context) error {
 		return err
 	}
 	if stream == "" {
-		b := make([]byte, 16)
-		rand.Read(b)
-		stream = hex.EncodeToString(b)
+		stream = newStream()
 		if _, err := q.db.ExecContext(ctx, "INSERT INTO meta(k, v) VALUES ('stream', ?)", stream); err != nil {
 			return fmt.Errorf("open outbox: %w", err)
 		}
@@ -98,6 +96,16 @@ func (q *queue) load(ctx context.Context) error {
 		return fmt.Errorf("open outbox: %w", err)
 	}
 	return nil
+}
+
+// newStream draws a stream id: 128 random bits, the device's pseudonymous id at the
+// vendor. It is not derived from anything the vendor knows about the device.
+//
+// TS-0045 5.7.1.11: telemetry carries a pseudonym, not the serial number.
+func newStream() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func (q *queue) meta(ctx context.Context, k string) (string, error) {
@@ -222,15 +230,65 @@ func (q *queue) remove(ctx context.Context, seq int64, reported, rejected int64)
 	})
 }
 
-// purge deletes every item and forgets unreported drops.
-func (q *queue) purge(ctx context.Context) (int64, error) {
-	n := q.count
+// purgeKinds deletes the items of the given kinds and returns how many went.
+func (q *queue) purgeKinds(ctx context.Context, kinds []string) (int64, error) {
+	var n int64
+	err := q.tx(ctx, func(tx *sql.Tx, st *state) error {
+		n = 0
+		for _, k := range kinds {
+			var c, size int64
+			if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(doc)), 0) FROM items WHERE kind = ?", k).Scan(&c, &size); err != nil {
+				return err
+			}
+			if c == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM items WHERE kind = ?", k); err != nil {
+				return err
+			}
+			n += c
+			st.count -= c
+			st.bytes -= size
+		}
+		if st.count == 0 {
+			st.DroppedUnreported = 0
+		}
+		return nil
+	})
+	return n, err
+}
+
+// hasKinds reports whether any item of the given kinds is queued.
+func (q *queue) hasKinds(ctx context.Context, kinds []string) bool {
+	for _, k := range kinds {
+		var one int
+		if q.db.QueryRowContext(ctx, "SELECT 1 FROM items WHERE kind = ? LIMIT 1", k).Scan(&one) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// reset deletes every item, clears the counters and draws a new stream id, in one
+// transaction.
+func (q *queue) reset(ctx context.Context) error {
+	stream := newStream()
 	err := q.tx(ctx, func(tx *sql.Tx, st *state) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM items"); err != nil {
 			return err
 		}
-		st.count, st.bytes, st.DroppedUnreported = 0, 0, 0
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta(k, v) VALUES ('stream', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", stream); err != nil {
+			return err
+		}
+		*st = state{}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return err
+	}
+	q.stream = stream
+	if _, err := q.db.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("outbox: vacuum: %w", err)
+	}
+	return nil
 }

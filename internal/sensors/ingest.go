@@ -2,7 +2,9 @@ package sensors
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +34,9 @@ type ReadingStore interface {
 	// Prune deletes readings that arrived before cutoff and the oldest beyond maxRows.
 	Prune(ctx context.Context, cutoff time.Time, maxRows int64) (int64, error)
 	DeleteSensor(ctx context.Context, sensor string) error
+	// DeleteAll deletes every reading and every sensor's number, leaving no copy in the
+	// file or its log.
+	DeleteAll(ctx context.Context) error
 }
 
 // ingest stores readings with group commit: one writer takes everything queued since
@@ -44,6 +49,8 @@ type ingest struct {
 	store ReadingStore
 	log   *slog.Logger
 	queue chan pending
+	// running is true while run commits what is queued.
+	running atomic.Bool
 }
 
 // pending is a reading to store, or (refused != nil) the verdict on one that will not
@@ -84,8 +91,33 @@ func (in *ingest) enqueue(ctx context.Context, p pending) error {
 	}
 }
 
+// errBarrier marks the barrier's place in the queue; it refuses nothing.
+var errBarrier = errors.New("sensors: barrier")
+
+// barrier returns once everything queued before it is committed (or at once when no
+// run loop is committing, as nothing can then be queued).
+func (in *ingest) barrier(ctx context.Context) error {
+	if !in.running.Load() {
+		return nil
+	}
+	passed := make(chan struct{})
+	if err := in.refuse(ctx, errBarrier, func(error) { close(passed) }); err != nil {
+		return err
+	}
+	select {
+	case <-passed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return errors.New("sensors: readings queue did not drain")
+	}
+}
+
 // run commits batches until ctx ends, then commits what is queued and returns.
 func (in *ingest) run(ctx context.Context) {
+	in.running.Store(true)
+	defer in.running.Store(false)
 	// The batch buffers grow with the load they see rather than start at maxBatch: a
 	// gateway with few sensors never needs more than a few entries.
 	var batch []pending

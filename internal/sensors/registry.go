@@ -491,6 +491,38 @@ func (s *Service) Remove(ctx context.Context, by, id string) error {
 	return nil
 }
 
+// EraseAll unpairs every sensor, disconnecting each, and deletes all readings,
+// including those accepted but not yet committed. It raises no per-sensor events: it is
+// part of deleting all user data, which empties the event log too.
+//
+// TS-0045 5.7.1.4: sensor pairings and readings are user data.
+func (s *Service) EraseAll(ctx context.Context) error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.RLock()
+	ids := make([]string, 0, len(s.byID))
+	for id := range s.byID {
+		ids = append(ids, id)
+	}
+	s.mu.RUnlock()
+	for _, id := range ids {
+		if err := s.cfg.Store.DeleteSensor(ctx, id); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		delete(s.byID, id)
+		s.mu.Unlock()
+		s.disconnect(id)
+	}
+	s.changed()
+	// Readings accepted before the disconnects are committed first, then deleted with
+	// the rest: none can arrive later, as no sensor is known any more.
+	if err := s.ingest.barrier(ctx); err != nil {
+		return err
+	}
+	return s.cfg.Readings.DeleteAll(ctx)
+}
+
 // Authenticate checks a connecting sensor: a known, active sensor presenting its own
 // credential, with the MQTT client ID equal to its sensor ID (so no sensor can take over
 // another's session). Every refusal is a security event (rate-limited per source).

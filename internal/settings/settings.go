@@ -30,8 +30,6 @@ const (
 	AutoUpdate Key = "auto_update"
 	// UpdateNotifications tells the users when an update is available or installed.
 	UpdateNotifications Key = "update_notifications"
-	// Telemetry sends anonymous diagnostics to the vendor; off unless the owner opts in.
-	Telemetry Key = "telemetry"
 )
 
 // Def describes one setting.
@@ -46,11 +44,10 @@ type Def struct {
 // Defs lists the settings in display order.
 //
 // TS-0045 5.3.1.4, 5.3.1.6: automatic updates and update notifications are on after
-// setup. TS-0045 5.7.1.9: telemetry is off until the owner consents.
+// setup. Consents to sending data to the vendor are not settings: see package privacy.
 var Defs = []Def{
 	{AutoUpdate, true, true, []string{"5.3.1.4", "5.3.1.6"}},
 	{UpdateNotifications, true, true, []string{"5.3.1.6", "5.3.1.11"}},
-	{Telemetry, false, false, []string{"5.7.1.9", "5.7.1.12"}},
 }
 
 // Lookup returns the definition of k.

@@ -40,7 +40,7 @@ func TestSecureDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Values[settings.AutoUpdate] || !st.Values[settings.UpdateNotifications] || st.Values[settings.Telemetry] || st.SetupCompleted {
+	if !st.Values[settings.AutoUpdate] || !st.Values[settings.UpdateNotifications] || st.SetupCompleted {
 		t.Fatalf("defaults %+v", st)
 	}
 	for _, d := range settings.Defs {
@@ -54,15 +54,15 @@ func TestChangeAndCompleteSetup(t *testing.T) {
 	s, r := newService(t, authz{})
 	ctx := context.Background()
 	src := netip.MustParseAddr("192.0.2.1")
-	st, err := s.Change(ctx, auth.Principal{User: auth.User{Username: "owner"}}, map[settings.Key]bool{settings.Telemetry: true, settings.AutoUpdate: true}, true, src)
+	st, err := s.Change(ctx, auth.Principal{User: auth.User{Username: "owner"}}, map[settings.Key]bool{settings.AutoUpdate: false, settings.UpdateNotifications: true}, true, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Values[settings.Telemetry] || !st.SetupCompleted {
+	if st.Values[settings.AutoUpdate] || !st.SetupCompleted {
 		t.Fatalf("after change %+v", st)
 	}
 	if len(r.ev) != 1 || r.ev[0].Kind != events.SettingChanged {
-		t.Fatalf("events %+v, want one change (telemetry); unchanged values raise none", r.ev)
+		t.Fatalf("events %+v, want one change (auto_update); unchanged values raise none", r.ev)
 	}
 	if _, err := s.Change(ctx, auth.Principal{}, map[settings.Key]bool{"debug_shell": true}, false, src); !errors.Is(err, settings.ErrUnknown) {
 		t.Fatalf("unknown setting: %v", err)

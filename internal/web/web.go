@@ -20,6 +20,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"hearth/internal/privacy"
 	"html/template"
 	"io"
 	"io/fs"
@@ -69,9 +70,12 @@ type Config struct {
 	Updates Updates
 	// Sensors is nil when the gateway runs without its sensor broker.
 	Sensors *sensors.Service
-	Device  Device
-	Now     func() time.Time // nil: time.Now
-	Log     *slog.Logger     // nil: discard
+	// Consents and Eraser are the owner's privacy choices and the deletion of user data.
+	Consents *privacy.ConsentService
+	Eraser   *privacy.Eraser
+	Device   Device
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: discard
 }
 
 // Server serves the UI.

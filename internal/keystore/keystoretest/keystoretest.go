@@ -33,6 +33,7 @@ func Run(t *testing.T, newWrapper NewWrapper) {
 		{"RecordFromAnotherDeviceRefused", testForeignRecord},
 		{"DataKeyFromAnotherDeviceRefused", testForeignDataKey},
 		{"EraseMakesEverythingUnreadable", testErase},
+		{"DeleteDestroysOneRecord", testDelete},
 		{"SignerNeverExposesKey", testSigner},
 	}
 	for _, tc := range tests {
@@ -235,4 +236,41 @@ func Bench(b *testing.B, newWrapper func(dir string) keystore.Wrapper) {
 			}
 		}
 	})
+}
+
+func testDelete(t *testing.T, nw NewWrapper) {
+	s, _, _ := create(t, nw)
+	f, err := s.Field("field")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := f.Seal("row", []byte("value"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("keep", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("field"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("field"); err != nil {
+		t.Fatalf("deleting a missing record: %v", err)
+	}
+	if _, err := s.Get("field"); !errors.Is(err, keystore.ErrNotFound) {
+		t.Fatalf("deleted record still readable: %v", err)
+	}
+	f2, err := s.Field("field")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f2.Open("row", sealed); err == nil {
+		t.Fatal("a value sealed under the deleted field key opened under the new one")
+	}
+	if got, err := s.Get("keep"); err != nil || string(got) != "kept" {
+		t.Fatalf("other record: %q, %v", got, err)
+	}
+	if err := s.Delete("../x"); !errors.Is(err, keystore.ErrBadName) {
+		t.Fatalf("bad name: %v", err)
+	}
 }

@@ -340,6 +340,28 @@ func (r *Readings) DeleteSensor(ctx context.Context, sensor string) error {
 	return err
 }
 
+// DeleteAll implements sensors.ReadingStore: both tables emptied in one transaction,
+// then the file rewritten without free pages and its log truncated.
+func (r *Readings) DeleteAll(ctx context.Context) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	tx, err := r.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM readings`, `DELETE FROM sources`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	clear(r.nums)
+	return Compact(ctx, r.w)
+}
+
 // Count returns the number of stored readings of a sensor (all sensors if empty).
 func (r *Readings) Count(ctx context.Context, sensor string) (int64, error) {
 	var n int64

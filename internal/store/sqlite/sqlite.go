@@ -120,6 +120,14 @@ var migrations = []string{
 		replaces TEXT NOT NULL DEFAULT '',
 		replaced_by TEXT NOT NULL DEFAULT ''
 	);`,
+	`CREATE TABLE consents (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		purpose TEXT NOT NULL,
+		granted INTEGER NOT NULL,
+		version TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		username TEXT NOT NULL
+	);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {

@@ -1,0 +1,74 @@
+package privacy
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+	"time"
+)
+
+// CrashReport is what is sent to the vendor about a crash, with the owner's consent:
+// the firmware version, the day, whether it was a panic or a fatal runtime error, and
+// the names of the functions on the crashing goroutine's stack. Argument values,
+// addresses, file paths and the panic message are left out: they may hold user data.
+type CrashReport struct {
+	Firmware  string   `json:"firmware"`
+	Day       string   `json:"day"`    // 2006-01-02
+	Reason    string   `json:"reason"` // "panic", "fatal error" or "unknown"
+	Functions []string `json:"functions"`
+}
+
+// maxCrashFunctions bounds a report: the top of the stack is what tells the fault.
+const maxCrashFunctions = 32
+
+// ReduceCrash turns the Go runtime's crash output (as written by
+// runtime/debug.SetCrashOutput) into a CrashReport. It never fails: output it does not
+// understand gives a report with reason "unknown" and no functions.
+//
+// TS-0045 5.7.1.11: only what finding the fault needs is kept.
+func ReduceCrash(output []byte, firmware string, when time.Time) CrashReport {
+	r := CrashReport{Firmware: firmware, Day: when.UTC().Format(time.DateOnly), Reason: "unknown", Functions: []string{}}
+	sc := bufio.NewScanner(bytes.NewReader(output))
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	inStack := false
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case r.Reason == "unknown" && strings.HasPrefix(line, "panic: "):
+			r.Reason = "panic"
+		case r.Reason == "unknown" && strings.HasPrefix(line, "fatal error: "):
+			r.Reason = "fatal error"
+		case strings.HasPrefix(line, "goroutine ") && strings.HasSuffix(line, ":"):
+			// Only the first goroutine: the one that crashed.
+			if inStack {
+				return r
+			}
+			inStack = true
+		case inStack && line != "" && line[0] != '\t' && len(r.Functions) < maxCrashFunctions:
+			if fn, ok := functionName(line); ok {
+				r.Functions = append(r.Functions, fn)
+			}
+		}
+	}
+	return r
+}
+
+// functionName extracts "pkg/path.Func" from a stack line "pkg/path.Func(0x1, ...)" or
+// "created by pkg/path.Func in goroutine 1", accepting only the characters of Go
+// symbol names.
+func functionName(line string) (string, bool) {
+	line = strings.TrimPrefix(line, "created by ")
+	if i := strings.IndexAny(line, "( "); i >= 0 {
+		line = line[:i]
+	}
+	if line == "" || len(line) > 200 {
+		return "", false
+	}
+	for _, c := range line {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._/-*[]", c)
+		if !ok {
+			return "", false
+		}
+	}
+	return line, true
+}
