@@ -53,19 +53,26 @@ func ReduceCrash(output []byte, firmware string, when time.Time) CrashReport {
 	return r
 }
 
-// functionName extracts "pkg/path.Func" from a stack line "pkg/path.Func(0x1, ...)" or
-// "created by pkg/path.Func in goroutine 1", accepting only the characters of Go
-// symbol names.
+// functionName extracts "pkg/path.(*T).Func" from a stack line
+// "pkg/path.(*T).Func(0x1, ...)" or "created by pkg/path.Func in goroutine 1",
+// accepting only the characters of Go symbol names.
 func functionName(line string) (string, bool) {
-	line = strings.TrimPrefix(line, "created by ")
-	if i := strings.IndexAny(line, "( "); i >= 0 {
+	if rest, ok := strings.CutPrefix(line, "created by "); ok {
+		line, _, _ = strings.Cut(rest, " ")
+	}
+	if strings.HasSuffix(line, ")") {
+		i := strings.LastIndex(line, "(")
+		if i < 0 {
+			return "", false
+		}
 		line = line[:i]
 	}
-	if line == "" || len(line) > 200 {
+	if line == "" || len(line) > 200 || !strings.Contains(line, ".") || strings.HasSuffix(line, ")") ||
+		!(line[0] >= 'a' && line[0] <= 'z' || line[0] >= 'A' && line[0] <= 'Z') {
 		return "", false
 	}
 	for _, c := range line {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._/-*[]", c)
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._/-*[]()", c)
 		if !ok {
 			return "", false
 		}

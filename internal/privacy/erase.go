@@ -302,6 +302,11 @@ func (e *Eraser) Run(ctx context.Context) {
 	for {
 		var wait <-chan time.Time
 		if pending, ok := e.pendingCloud(); ok {
+			// This attempt answers any wake-up already signalled.
+			select {
+			case <-e.kick:
+			default:
+			}
 			if err := e.askVendor(ctx, pending); err != nil {
 				failures++
 				d := e.cfg.Policy.Delay(failures)
