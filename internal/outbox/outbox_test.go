@@ -2,10 +2,12 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -289,5 +291,64 @@ func TestDurabilitySettings(t *testing.T) {
 	g.ob.q.db.QueryRow("PRAGMA synchronous").Scan(&sync)
 	if mode != "wal" || sync != 2 {
 		t.Fatalf("journal %s synchronous %d, want wal and FULL (2)", mode, sync)
+	}
+}
+
+// TS-0045 5.7.1.9, 5.7.1.10: consent is per purpose: withdrawing one deletes only that
+// purpose's queued items, the others and the consent documents still go.
+func TestConsentPerKind(t *testing.T) {
+	var mu sync.Mutex
+	allowed := map[string]bool{KindTelemetry: true, KindCrashReport: true, KindConsent: true}
+	g := newRig(t, func(c *Config) {
+		c.Allowed = func(k string) bool { mu.Lock(); defer mu.Unlock(); return allowed[k] }
+	})
+	if err := g.ob.Enqueue(t.Context(), KindSecurityEvent, json.RawMessage(`{"kind":"login.failed"}`)); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("kind without consent: %v", err)
+	}
+	g.enqueue(t, 1, 5) // telemetry
+	crash := json.RawMessage(`{"firmware":"1.0.0","day":"2026-11-27","reason":"panic","functions":[]}`)
+	if err := g.ob.Enqueue(t.Context(), KindCrashReport, crash); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	allowed[KindTelemetry] = false
+	mu.Unlock()
+	g.ob.PurgeWithdrawn(t.Context())
+	if s := g.ob.Stats(); s.Queued != 1 {
+		t.Fatalf("queued %d after withdrawing telemetry, want the crash report only", s.Queued)
+	}
+	withdrawal := json.RawMessage(`{"purpose":"telemetry","granted":false,"version":"1","time":"2026-11-27T10:30:00Z"}`)
+	if err := g.ob.Enqueue(t.Context(), KindConsent, withdrawal); err != nil {
+		t.Fatal(err)
+	}
+	stop := g.run(t)
+	eventually(t, "the drain", func() bool { return g.ob.Stats().Queued == 0 })
+	stop()
+	got := g.cloud.received()
+	if len(got) != 2 || got[0].Kind != KindCrashReport || got[1].Kind != KindConsent {
+		t.Fatalf("cloud got %+v, want the crash report and then the withdrawal", got)
+	}
+}
+
+// Reset empties the queue and changes the pseudonymous stream id, durably.
+func TestResetStartsANewStream(t *testing.T) {
+	g := newRig(t, nil)
+	g.enqueue(t, 1, 3)
+	before := g.ob.Stream()
+	if err := g.ob.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after := g.ob.Stream()
+	if after == before || len(after) != 32 || g.ob.Stats().Queued != 0 {
+		t.Fatalf("stream %s -> %s, queued %d", before, after, g.ob.Stats().Queued)
+	}
+	g.ob.Close()
+	ob, err := Open(g.path, Config{Sender: &cloud{}, Allowed: func(string) bool { return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	if ob.Stream() != after || ob.Stats().Queued != 0 {
+		t.Fatalf("after reopening: stream %s, queued %d", ob.Stream(), ob.Stats().Queued)
 	}
 }
