@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,6 +235,15 @@ func TestPrivacyConsentWithdrawAndDelete(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	if n := sent(); n != 1 {
 		t.Fatalf("the vendor received %d warnings; only the one sent under consent may be there", n)
+	}
+
+	// Cloud backup: the readings reach the vendor sealed under a key it does not have.
+	d.setConsents(c, map[string]bool{"cloud_backup": true})
+	waitUntil(t, 20*time.Second, "the backup reaches the vendor", func() bool { return vendorCount(t, vendor, `"sealed"`) >= 1 })
+	for _, private := range []string{s.Sensor.ID, `"t"`, "21.5"} {
+		if n := vendorCount(t, vendor, private); n != 0 {
+			t.Errorf("the vendor can read %q in the backup", private)
+		}
 	}
 
 	// Delete all data. First what the device held, for the comparison.
@@ -482,5 +492,61 @@ func TestErasureSurvivesPowerLoss(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+// TS-0045 5.7.1.9, 5.7.1.11: after a crash, a reduced report (function names, no
+// values) goes to the vendor only with the owner's consent; without it the crash
+// output is deleted at the next start and nothing is sent.
+func TestCrashReportsOnlyWithConsent(t *testing.T) {
+	cloudAddr := freeAddr(t)
+	vendor := newVendor(t)
+	startVendor(t, vendor, cloudAddr)
+	d := provision(t, vendor)
+	crash := func() {
+		t.Helper()
+		d.cmd.Process.Signal(syscall.SIGQUIT) // the runtime dumps its stacks and exits
+		<-d.done
+		d.cmd = nil
+	}
+	crashFiles := func() int {
+		n := 0
+		entries, _ := os.ReadDir(filepath.Join(d.data, "crash"))
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Size() > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	d.start(bin.hearthd, "--cloud-url", cloudURL(cloudAddr))
+	c := d.ownerClient()
+	crash()
+	if crashFiles() != 1 {
+		t.Fatalf("%d crash outputs kept, want 1", crashFiles())
+	}
+	d.start(bin.hearthd, "--cloud-url", cloudURL(cloudAddr))
+	time.Sleep(3 * time.Second)
+	if n := vendorCount(t, vendor, `"reason"`); n != 0 || crashFiles() != 0 {
+		t.Fatalf("without consent: %d reports at the vendor, %d crash outputs left", n, crashFiles())
+	}
+	c = d.client()
+	if r := d.login(c, "owner", sensorOwnerPassword); r.status != 200 {
+		t.Fatalf("login: %v", r)
+	}
+	if n := d.eventCount(c, "gateway.crashed"); n != 1 {
+		t.Fatalf("%d crash events", n)
+	}
+	d.setConsents(c, map[string]bool{"crash_reports": true})
+	crash()
+	d.start(bin.hearthd, "--cloud-url", cloudURL(cloudAddr))
+	waitUntil(t, 20*time.Second, "the crash report reaches the vendor", func() bool { return vendorCount(t, vendor, `"reason":"signal"`) == 1 })
+	for _, leak := range []string{"0x", "/usr/", ".go:", "goroutine"} {
+		if n := vendorCount(t, vendor, leak); n != 0 {
+			t.Errorf("the crash report carries %q", leak)
+		}
+	}
+	if crashFiles() != 0 {
+		t.Fatal("crash output left after it was reported")
 	}
 }

@@ -114,6 +114,7 @@ type Main struct {
 	// consents are the owner's choices per purpose; eraser deletes user data.
 	consents *privacy.ConsentService
 	eraser   *privacy.Eraser
+	backupMu sync.Mutex // one backup run at a time
 	// updates is nil when the device has no A/B slots or no vendor services.
 	updates *update.Scheduler
 	restart chan struct{}

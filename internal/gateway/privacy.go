@@ -63,6 +63,13 @@ func (m *Main) consentChanged(ctx context.Context, c privacy.Consent) {
 	if err := m.outbox.Enqueue(context.WithoutCancel(ctx), outbox.KindConsent, doc); err != nil {
 		m.log.Error("consent change not queued for the vendor", "purpose", c.Purpose, "err", err)
 	}
+	if c.Purpose == privacy.PurposeCloudBackup && c.Granted {
+		go func() {
+			if err := m.queueBackup(context.WithoutCancel(ctx)); err != nil {
+				m.log.Warn("backup of readings not queued", "err", err)
+			}
+		}()
+	}
 }
 
 // erasureParts are the gateway's user data, in the order "delete my data" removes
@@ -86,6 +93,8 @@ func (m *Main) erasureParts() []privacy.Part {
 // eraseSensors unpairs every sensor and deletes all readings; without a running broker
 // the readings file, if any, is emptied directly.
 func (m *Main) eraseSensors(ctx context.Context) error {
+	m.backupMu.Lock() // no backup run reads the readings while they go
+	defer m.backupMu.Unlock()
 	if s := m.sensorsOrNil(); s != nil {
 		return s.EraseAll(ctx)
 	}
@@ -114,9 +123,13 @@ func (m *Main) eraseQueue(ctx context.Context) error {
 }
 
 // rotateFieldKey destroys the key that sealed password hashes and sensor credentials
-// and starts using a new one: any copy of a sealed value left in a free block of the
-// flash is unreadable from now on (crypto-erase).
+// and starts using a new one, and destroys the key of the readings backed up at the
+// vendor: any copy of a sealed value left in a free block of the flash, or at the
+// vendor, is unreadable from now on (crypto-erase).
 func (m *Main) rotateFieldKey(context.Context) error {
+	if err := m.ks.Delete(backupKey); err != nil {
+		return err
+	}
 	if err := m.ks.Delete(fieldKey); err != nil {
 		return err
 	}

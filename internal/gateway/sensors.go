@@ -25,9 +25,10 @@ const ReadingsFile = "readings.db"
 
 // sensorsPart is the sensor registry and its broker.
 type sensorsPart struct {
-	svc    *sensors.Service
-	broker *broker.Broker
-	done   chan struct{} // closed when the registry's ingest has stopped
+	svc      *sensors.Service
+	readings *sqlite.Readings
+	broker   *broker.Broker
+	done     chan struct{} // closed when the registry's ingest has stopped
 
 	mu          sync.Mutex // serialises opening and closing the port
 	portFailing bool       // the port should be open but could not be bound
@@ -76,7 +77,7 @@ func (m *Main) openSensors(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	m.sensors = &sensorsPart{svc: svc, broker: b, done: make(chan struct{})}
+	m.sensors = &sensorsPart{svc: svc, readings: readings, broker: b, done: make(chan struct{})}
 	return nil
 }
 

@@ -93,6 +93,9 @@ func (m *Main) runOutbox(ctx context.Context) {
 			return
 		case <-t.C:
 			m.queueSummary(ctx)
+			if err := m.queueBackup(ctx); err != nil {
+				m.log.Warn("backup of readings not queued", "err", err)
+			}
 		}
 	}
 }

@@ -8,13 +8,13 @@ import (
 )
 
 // CrashReport is what is sent to the vendor about a crash, with the owner's consent:
-// the firmware version, the day, whether it was a panic or a fatal runtime error, and
+// the firmware version, the day, whether it was a panic, a fatal runtime error or a signal, and
 // the names of the functions on the crashing goroutine's stack. Argument values,
 // addresses, file paths and the panic message are left out: they may hold user data.
 type CrashReport struct {
 	Firmware  string   `json:"firmware"`
 	Day       string   `json:"day"`    // 2006-01-02
-	Reason    string   `json:"reason"` // "panic", "fatal error" or "unknown"
+	Reason    string   `json:"reason"` // "panic", "fatal error", "signal" or "unknown"
 	Functions []string `json:"functions"`
 }
 
@@ -38,6 +38,8 @@ func ReduceCrash(output []byte, firmware string, when time.Time) CrashReport {
 			r.Reason = "panic"
 		case r.Reason == "unknown" && strings.HasPrefix(line, "fatal error: "):
 			r.Reason = "fatal error"
+		case r.Reason == "unknown" && strings.HasPrefix(line, "SIG") && strings.Contains(line, ": "):
+			r.Reason = "signal" // e.g. SIGQUIT from a watchdog, SIGSEGV
 		case strings.HasPrefix(line, "goroutine ") && strings.HasSuffix(line, ":"):
 			// Only the first goroutine: the one that crashed.
 			if inStack {

@@ -67,7 +67,7 @@ func FuzzReduceCrash(f *testing.F) {
 				t.Fatalf("function %q is not a symbol name", fn)
 			}
 		}
-		if r.Reason != "panic" && r.Reason != "fatal error" && r.Reason != "unknown" {
+		if r.Reason != "panic" && r.Reason != "fatal error" && r.Reason != "signal" && r.Reason != "unknown" {
 			t.Fatalf("reason %q", r.Reason)
 		}
 		doc, _ := json.Marshal(r)

@@ -156,7 +156,7 @@ var Inventory = []Category{
 	{
 		ID: "crash_reports", Class: NotPersonal, UserData: true, Consent: PurposeCrashReports,
 		Name:       Text{"Crash reports", "當機報告"},
-		Fields:     Text{"After the gateway program crashed: the firmware version, the day, whether it was a panic or a fatal error, and the names of the program functions involved. No values, no messages, no data of yours.", "閘道器程式當機後：韌體版本、日期、當機類型，以及相關的程式函式名稱。不含數值、訊息或您的任何資料。"},
+		Fields:     Text{"After the gateway program crashed: the firmware version, the day, whether it was a panic, a fatal error or a signal, and the names of the program functions involved. No values, no messages, no data of yours.", "閘道器程式當機後：韌體版本、日期、當機類型（panic、嚴重錯誤或訊號），以及相關的程式函式名稱。不含數值、訊息或您的任何資料。"},
 		Purpose:    Text{"Finding and fixing the fault.", "找出並修正錯誤。"},
 		Retention:  Text{"On the gateway until the next start (then reduced and sent, or deleted); at the vendor 90 days.", "閘道器上保存至下次啟動（之後精簡並傳送，或刪除）；廠商保存 90 天。"},
 		Location:   Text{"Gateway and vendor.", "閘道器與廠商。"},

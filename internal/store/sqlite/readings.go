@@ -362,6 +362,42 @@ func (r *Readings) DeleteAll(ctx context.Context) error {
 	return Compact(ctx, r.w)
 }
 
+// Row is one stored reading with its place in the table, for backups.
+type Row struct {
+	ID     int64   `json:"-"`
+	Sensor string  `json:"s"`
+	Kind   string  `json:"k"`
+	Value  float64 `json:"v"`
+	Time   int64   `json:"t"` // Unix nanoseconds
+}
+
+// After returns up to limit readings stored after the row id, oldest first, and the
+// largest row id in the table (0 when empty): a cursor above it means the table was
+// emptied since and the caller should start again from 0.
+func (r *Readings) After(ctx context.Context, id int64, limit int) ([]Row, int64, error) {
+	var maxID int64
+	if err := r.db.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM readings`).Scan(&maxID); err != nil {
+		return nil, 0, err
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT r.rowid, s.id, r.kind, r.value, r.ts FROM readings r JOIN sources s ON s.num = r.sensor
+		WHERE r.rowid > ? ORDER BY r.rowid LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Row
+	for rows.Next() {
+		var row Row
+		var kind int64
+		if err := rows.Scan(&row.ID, &row.Sensor, &kind, &row.Value, &row.Time); err != nil {
+			return nil, 0, err
+		}
+		row.Kind = string(codeKinds[kind])
+		out = append(out, row)
+	}
+	return out, maxID, rows.Err()
+}
+
 // Count returns the number of stored readings of a sensor (all sensors if empty).
 func (r *Readings) Count(ctx context.Context, sensor string) (int64, error) {
 	var n int64
