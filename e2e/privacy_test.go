@@ -246,6 +246,25 @@ func TestPrivacyConsentWithdrawAndDelete(t *testing.T) {
 		}
 	}
 
+	// Everything the vendor received is listed in the inventory, field by field.
+	kinds := vendorKinds(t, vendor)
+	for _, k := range []string{privacy.KindConsent, privacy.KindSecurityEvent, privacy.KindBackup} {
+		if kinds[k] == 0 {
+			t.Errorf("the vendor holds no %s document (holds %v)", k, kinds)
+		}
+	}
+	// Every table the gateway keeps is listed in the inventory.
+	for name := range dataFiles(t, d.data) {
+		if !strings.HasSuffix(name, ".db") {
+			continue
+		}
+		for table := range rows(t, filepath.Join(d.data, name)) {
+			if table != "sqlite_sequence" && !declared(name+":"+table) {
+				t.Errorf("%s:%s is stored but the privacy inventory does not list it", name, table)
+			}
+		}
+	}
+
 	// Delete all data. First what the device held, for the comparison.
 	before := dataFiles(t, d.data)
 	oldStream := outboxStream(t, d.data)
@@ -350,12 +369,48 @@ func TestPrivacyConsentWithdrawAndDelete(t *testing.T) {
 	}
 }
 
-// declared reports whether a data-directory file is listed in the inventory's Stores
-// (a file, a directory prefix, or a database file with its WAL and shared memory).
+// vendorKinds counts the documents the vendor stored by kind, checking each against the
+// inventory: every stored line that is a document ({"kind":..., "doc":{...}}) must be of
+// a kind the inventory lists and carry only the fields it lists.
+func vendorKinds(t *testing.T, vendor string) map[string]int {
+	t.Helper()
+	kinds := map[string]int{}
+	filepath.WalkDir(vendor, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		raw, _ := os.ReadFile(path)
+		for _, line := range bytes.Split(raw, []byte("\n")) {
+			var rec struct {
+				Kind string          `json:"kind"`
+				Doc  json.RawMessage `json:"doc"`
+			}
+			if json.Unmarshal(line, &rec) != nil || rec.Kind == "" || len(rec.Doc) == 0 {
+				continue
+			}
+			kinds[rec.Kind]++
+			if err := privacy.CheckFields(rec.Kind, rec.Doc); err != nil {
+				t.Errorf("the vendor holds a document the inventory does not describe: %v", err)
+			}
+		}
+		return nil
+	})
+	return kinds
+}
+
+// declared reports whether a data-directory file ("name") or table ("file.db:table") is
+// listed in the inventory's Stores (a file, a directory prefix, a database file with its
+// WAL and shared memory, or a table).
 func declared(name string) bool {
 	name = filepath.ToSlash(name)
 	for _, c := range privacy.Inventory {
 		for _, s := range c.Stores {
+			if strings.Contains(name, ":") {
+				if name == s {
+					return true
+				}
+				continue
+			}
 			file, _, _ := strings.Cut(s, ":")
 			if name == file || strings.HasPrefix(name, file+"/") || name == file+"-wal" || name == file+"-shm" {
 				return true
