@@ -20,10 +20,12 @@ func FuzzForms(f *testing.F) {
 	cookies := b.hc.Jar.Cookies(mustURL(u.srv.URL))
 	h := u.srv.Config.Handler
 	actions := []string{"/login", "/lang", "/setup/password", "/setup/settings", "/account/password", "/account/sessions/revoke",
-		"/users/add", "/users/reset", "/users/unlock", "/users/remove", "/settings", "/reauth"}
+		"/users/add", "/users/reset", "/users/unlock", "/users/remove", "/settings", "/reauth", "/privacy/consents", "/privacy/erase"}
 	for i := range actions {
 		f.Add(uint8(i), "username=alice&role=member")
-		f.Add(uint8(i), "auto_update=on&update_notifications=maybe&telemetry=off")
+		f.Add(uint8(i), "auto_update=on&update_notifications=maybe&consent=telemetry")
+		f.Add(uint8(i), "consent=telemetry&consent=nope&consent=cloud_backup")
+		f.Add(uint8(i), "understand=no")
 		f.Add(uint8(i), "current_password=x&new_password=y&confirm_password=y")
 		f.Add(uint8(i), "next=//evil&lang=xx&id=%zz")
 		f.Add(uint8(i), "password="+strings.Repeat("a", 600))

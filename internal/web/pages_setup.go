@@ -129,6 +129,8 @@ type settingRow struct {
 type settingsData struct {
 	Steps    []step
 	Settings []settingRow
+	// Consents are the first-run wizard's consent choices (nil on /settings).
+	Consents []consentRow
 	Editable bool
 }
 
@@ -170,15 +172,26 @@ func (s *Server) setupSettingsPage(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	c.v.Page = settingsData{Steps: steps(c.p, 1), Settings: settingRows(st, !st.SetupCompleted), Editable: true}
+	c.v.Page = settingsData{Steps: steps(c.p, 1), Settings: settingRows(st, !st.SetupCompleted), Consents: s.consentRows(c.v, false), Editable: true}
 	s.render(w, http.StatusOK, "setup_settings", c.v)
 	return nil
 }
 
+// setupSettingsSubmit saves the reviewed settings and the consent choices.
+//
+// TS-0045 5.7.1.9: each consent is a box the owner ticks; none is ticked beforehand
+// and none is marked as recommended.
 func (s *Server) setupSettingsSubmit(w http.ResponseWriter, r *http.Request, c *call) error {
 	values, ok := formSettings(r)
 	if !ok {
 		return s.setupSettingsAgain(w, r, c, "error.choose_each_setting")
+	}
+	choices, ok := formConsents(r)
+	if !ok {
+		return s.setupSettingsAgain(w, r, c, "error.bad_request.text")
+	}
+	if _, err := s.cfg.Consents.Set(r.Context(), c.p, choices, c.src); err != nil {
+		return err
 	}
 	if _, err := s.cfg.Settings.Change(r.Context(), c.p, values, true, c.src); err != nil {
 		return err
@@ -193,7 +206,7 @@ func (s *Server) setupSettingsAgain(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	c.v.Error = c.v.T(msg)
-	c.v.Page = settingsData{Steps: steps(c.p, 1), Settings: settingRows(st, true), Editable: true}
+	c.v.Page = settingsData{Steps: steps(c.p, 1), Settings: settingRows(st, true), Consents: s.consentRows(c.v, false), Editable: true}
 	s.render(w, http.StatusBadRequest, "setup_settings", c.v)
 	return nil
 }

@@ -72,6 +72,11 @@ func (s *Server) routes() []route {
 		{"POST /update/install", auth.PermInstallUpdates, stageReady, s.updateInstall, "/update"},
 		{"POST /update/settings", auth.PermChangeSettings, stageReady, s.updateSettings, "/update"},
 		{"POST /update/upload", auth.PermInstallUpdates, stageReady, s.updateUpload, "/update"},
+		{"GET /privacy", auth.PermViewDevice, stageReady, s.privacyPage, ""},
+		{"POST /privacy/consents", auth.PermManageConsent, stageReady, s.consentsSubmit, "/privacy"},
+		{"GET /privacy/erase", auth.PermEraseData, stageReady, s.erasePage, ""},
+		{"POST /privacy/erase", auth.PermEraseData, stageReady, s.eraseSubmit, "/privacy/erase"},
+		{"GET /erasure/{token...}", "", stagePassword, s.erasureStatusPage, ""},
 		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage, ""},
 		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit, ""},
 	}

@@ -29,7 +29,10 @@ type view struct {
 	Error     string
 	// Notice announces an available update on every page.
 	Notice string
-	Page   any
+	// Refresh has the browser reload the page every 5 seconds (a meta element: no
+	// script needed, allowed by the CSP).
+	Refresh bool
+	Page    any
 }
 
 // T translates a message key; templates call it as {{$.T "key" args...}}.
@@ -60,6 +63,7 @@ var navEntries = []struct {
 	{"/settings", "nav.settings", auth.PermViewSettings, nil},
 	{"/update", "nav.update", auth.PermViewDevice, nil},
 	{"/sensors", "nav.sensors", auth.PermViewSensors, func(s *Server) bool { return s.cfg.Sensors != nil }},
+	{"/privacy", "nav.privacy", auth.PermViewDevice, nil},
 }
 
 // langCookie remembers an explicit language choice.
@@ -108,7 +112,7 @@ func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
 var flashes = map[string]bool{
 	"saved": true, "password_changed": true, "signed_out": true, "signed_out_all": true,
 	"unlocked": true, "removed": true, "session_revoked": true, "reauthed": true, "update_installing": true,
-	"sensor_quarantined": true, "sensor_released": true, "sensor_removed": true,
+	"sensor_quarantined": true, "sensor_released": true, "sensor_removed": true, "consents_saved": true,
 }
 
 // updateNotice is the banner announcing an available update, unless notifications are

@@ -13,14 +13,18 @@
 //
 // TS-0045 5.1.1.1 (first-run password change), 5.2.1.4 (secure settings with the
 // recommendation highlighted), 5.3.1.13 and 5.3.1.16 (support period, model and name on
-// the dashboard), 5.2.2.2 (the sign-in page reveals nothing about the device).
+// the dashboard), 5.2.2.2 (the sign-in page reveals nothing about the device), 5.7.1.x
+// (the privacy page: the data inventory, consents, "delete my data" and its status).
+//
+// One page is public: /erasure/{token}, the status of a deletion of all user data. The
+// requester's account is deleted with the rest, so the page is opened by an unguessable
+// token (128 bits, stored hashed) instead of a session; it shows only the progress.
 package web
 
 import (
 	"context"
 	"embed"
 	"errors"
-	"hearth/internal/privacy"
 	"html/template"
 	"io"
 	"io/fs"
@@ -30,6 +34,7 @@ import (
 	"hearth/internal/auth"
 	"hearth/internal/events"
 	"hearth/internal/i18n"
+	"hearth/internal/privacy"
 	"hearth/internal/sensors"
 	"hearth/internal/settings"
 	"hearth/internal/update"
@@ -70,7 +75,8 @@ type Config struct {
 	Updates Updates
 	// Sensors is nil when the gateway runs without its sensor broker.
 	Sensors *sensors.Service
-	// Consents and Eraser are the owner's privacy choices and the deletion of user data.
+	// Consents and Eraser are the owner's privacy choices and the deletion of user data
+	// (both required).
 	Consents *privacy.ConsentService
 	Eraser   *privacy.Eraser
 	Device   Device
@@ -87,8 +93,8 @@ type Server struct {
 
 // New parses the templates and the catalogue.
 func New(cfg Config) (*Server, error) {
-	if cfg.Auth == nil || cfg.Settings == nil || cfg.Events == nil {
-		return nil, errors.New("web: auth, settings and events are required")
+	if cfg.Auth == nil || cfg.Settings == nil || cfg.Events == nil || cfg.Consents == nil || cfg.Eraser == nil {
+		return nil, errors.New("web: auth, settings, events, consents and eraser are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -108,7 +114,8 @@ func New(cfg Config) (*Server, error) {
 }
 
 // partials are templates included by pages, not pages themselves.
-var partials = []string{"templates/steps.html", "templates/password_fields.html", "templates/settings_fields.html"}
+var partials = []string{"templates/steps.html", "templates/password_fields.html", "templates/settings_fields.html",
+	"templates/consent_fields.html", "templates/erasure_status.html", "templates/erase_lists.html"}
 
 // parseTemplates builds one template set per page: layout, partials and the page.
 func parseTemplates() (map[string]*template.Template, error) {

@@ -16,6 +16,7 @@ import (
 
 	"hearth/internal/api"
 	"hearth/internal/auth"
+	"hearth/internal/privacy"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
@@ -29,6 +30,9 @@ type ui struct {
 	clk *clock
 	db  *sqlite.DB
 	ev  *sqlite.EventLog
+
+	consents *privacy.ConsentService
+	eraser   *privacy.Eraser
 }
 
 type clock struct {
@@ -64,11 +68,28 @@ func newUIWith(t testing.TB, mod func(u *ui, cfg *api.Config)) *ui {
 		t.Fatal(err)
 	}
 	svc.EnsureOwner(ctx, "owner", hash)
-	cfg := api.Config{Auth: svc, Settings: settings.New(db, svc, ev, clk.Now), Events: ev, Now: clk.Now, Device: api.Device{
+	consents, err := privacy.NewConsentService(ctx, privacy.ConsentConfig{Store: db, Authz: svc, Events: ev, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eraser, err := privacy.NewEraser(privacy.EraserConfig{Path: filepath.Join(t.TempDir(), privacy.ErasureFile), Authz: svc, Events: ev, Now: clk.Now,
+		Parts: []privacy.Part{
+			{Name: "database", Erase: db.EraseUserData},
+			{Name: "factory_accounts", Erase: func(ctx context.Context) error {
+				if err := svc.EnsureOwner(ctx, "owner", hash); err != nil {
+					return err
+				}
+				return consents.Reload(ctx)
+			}},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.Config{Auth: svc, Settings: settings.New(db, svc, ev, clk.Now), Events: ev, Now: clk.Now, Consents: consents, Eraser: eraser, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34", FirmwareVersion: "1.0.0",
 		SupportEnd: time.Now().AddDate(5, 0, 1).Format(time.DateOnly), FIPSMode: true, CryptoModule: "v1.0.0",
 	}}
-	u := &ui{t: t, clk: clk, db: db, ev: ev}
+	u := &ui{t: t, clk: clk, db: db, ev: ev, consents: consents, eraser: eraser}
 	if mod != nil {
 		mod(u, &cfg)
 	}
@@ -150,7 +171,7 @@ func (u *ui) setUpOwner(lang string) *browser {
 	if p.status != 303 || !strings.HasPrefix(p.location, "/setup/settings") {
 		u.t.Fatalf("password step: %d → %q %s", p.status, p.location, p.body)
 	}
-	p = b.post("/setup/settings", "/setup/settings", url.Values{"auto_update": {"on"}, "update_notifications": {"on"}, "telemetry": {"off"}})
+	p = b.post("/setup/settings", "/setup/settings", url.Values{"auto_update": {"on"}, "update_notifications": {"on"}})
 	if p.status != 303 || !strings.HasPrefix(p.location, "/setup/done") {
 		u.t.Fatalf("settings step: %d → %q", p.status, p.location)
 	}
@@ -196,12 +217,24 @@ func TestFirstRunFlow(t *testing.T) {
 				t.Fatalf("owner skipped the settings review: %q", p.location)
 			}
 			p = b.do("GET", "/setup/settings", nil)
-			for _, want := range []string{`name="auto_update" value="on" checked`, `name="update_notifications" value="on" checked`, `name="telemetry" value="off" checked`, `class="badge"`} {
+			for _, want := range []string{`name="auto_update" value="on" checked`, `name="update_notifications" value="on" checked`, `class="badge"`,
+				`name="consent" value="telemetry" id="consent-telemetry-box">`, `name="consent" value="crash_reports" id="consent-crash_reports-box">`,
+				`name="consent" value="cloud_backup" id="consent-cloud_backup-box">`} {
 				if !strings.Contains(p.body, want) {
 					t.Errorf("settings step lacks %s", want)
 				}
 			}
-			b.post("/setup/settings", "/setup/settings", url.Values{"auto_update": {"on"}, "update_notifications": {"on"}, "telemetry": {"off"}})
+			if strings.Contains(p.body, `name="telemetry"`) {
+				t.Error("the settings step still offers telemetry as a setting")
+			}
+			// TS-0045 5.7.1.9: consents are opt-in, none ticked, none recommended.
+			if n := strings.Count(p.body, `class="badge"`); n != 2 {
+				t.Errorf("%d recommendation badges, want one per setting and none for consents", n)
+			}
+			b.post("/setup/settings", "/setup/settings", url.Values{"auto_update": {"on"}, "update_notifications": {"on"}, "consent": {"crash_reports"}})
+			if cur := u.consents.Current(); !cur[privacy.PurposeCrashReports].Granted || cur[privacy.PurposeTelemetry].Granted || cur[privacy.PurposeCloudBackup].Granted {
+				t.Errorf("consents after the wizard: %+v", cur)
+			}
 			p = b.do("GET", "/", nil)
 			for _, want := range []string{tc.htmlLang, tc.dashboard, tc.support, "HG-100", "Hearth Gateway", "HRT-AB12-CD34", "1.0.0", "TS-0045 5.1.2.2"} {
 				if !strings.Contains(p.body, want) {
@@ -326,7 +359,7 @@ func TestReauthReturnsToTheFormPage(t *testing.T) {
 	b := u.setUpOwner("en")
 	u.clk.Advance(11 * time.Minute)
 	for action, page := range map[string]string{"/users/add": "/users", "/settings": "/settings"} {
-		p := b.post(page, action, url.Values{"username": {"cousin"}, "role": {"member"}, "auto_update": {"on"}, "update_notifications": {"on"}, "telemetry": {"off"}})
+		p := b.post(page, action, url.Values{"username": {"cousin"}, "role": {"member"}, "auto_update": {"on"}, "update_notifications": {"on"}})
 		if p.status != 303 || p.location != "/reauth?next="+url.QueryEscape(page) {
 			t.Fatalf("stale %s: %d → %q", action, p.status, p.location)
 		}
