@@ -116,8 +116,9 @@ func firstRunPassword(t *testing.T, tb *tab, d *device) {
 }
 
 // recommended is what TS-0045 expects a new device to suggest: updates and their
-// notices on (5.3.1.x), telemetry only by explicit choice (5.7.1.x).
-var recommended = map[string]string{"auto_update": "on", "update_notifications": "on", "telemetry": "off"}
+// notices on (5.3.1.x). Telemetry is not a setting but a consent, never preselected nor
+// recommended (5.7.1.9, browser_privacy_test.go).
+var recommended = map[string]string{"auto_update": "on", "update_notifications": "on"}
 
 type radio struct {
 	Name        string `json:"name"`
@@ -190,7 +191,7 @@ func expectOverview(t *testing.T, tb *tab, d *device) {
 		t.Errorf("the owner's overview lacks the security events (password change): %q", tb.text("main"))
 	}
 	nav := js[[]string](tb, `Array.from(document.querySelectorAll("header nav a")).map(a => a.getAttribute("href"))`)
-	if !slices.Equal(nav, []string{"/", "/account", "/users", "/settings", "/update", "/sensors"}) {
+	if !slices.Equal(nav, []string{"/", "/account", "/users", "/settings", "/update", "/sensors", "/privacy"}) {
 		t.Errorf("owner menu %q", nav)
 	}
 }
@@ -316,7 +317,7 @@ func TestBrowserMembers(t *testing.T) {
 		t.Errorf("member overview: model %q, events shown %v", member.text("#device-model"), member.has("#events"))
 	}
 	nav := js[[]string](member, `Array.from(document.querySelectorAll("header nav a")).map(a => a.getAttribute("href"))`)
-	if !slices.Equal(nav, []string{"/", "/account", "/settings", "/update", "/sensors"}) {
+	if !slices.Equal(nav, []string{"/", "/account", "/settings", "/update", "/sensors", "/privacy"}) {
 		t.Errorf("member menu %q", nav)
 	}
 	if res := member.open("/users"); res.Status != http.StatusForbidden {

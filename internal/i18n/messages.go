@@ -119,6 +119,7 @@ var messages = []entry{
 	{Key: "posture.secrets", EN: "Keys and password hashes are stored encrypted on the device", ZH: "金鑰與密碼雜湊值皆加密儲存於裝置內"},
 	{Key: "posture.surface", EN: "Only the encrypted web port is open; nothing is shown before sign-in", ZH: "只開放加密的網頁連接埠；登入前不顯示任何裝置資訊"},
 	{Key: "posture.setting", EN: "%s: %s", ZH: "%s：%s"},
+	{Key: "posture.consents", EN: "Nothing is sent to the vendor without your consent (given for %d of %d purposes)", ZH: "未經您同意，不會傳送任何資料給廠商（已同意 %d 項，共 %d 項用途）"},
 	{Key: "posture.support", EN: "The device is within its security support period", ZH: "裝置仍在安全更新支援期限內"},
 	{Key: "events.heading", EN: "Recent security events", ZH: "最近的安全事件"},
 	{Key: "events.time", EN: "Time", ZH: "時間"},

@@ -7,6 +7,7 @@ import (
 
 	"hearth/internal/auth"
 	"hearth/internal/events"
+	"hearth/internal/privacy"
 	"hearth/internal/settings"
 )
 
@@ -86,6 +87,14 @@ func (s *Server) posture(v *view, st settings.State) []postureRow {
 		}
 		rows = append(rows, postureRow{val == d.Recommended, v.T("posture.setting", v.T("setting."+string(d.Key)), state), strings.Join(d.Clauses, ", ")})
 	}
+	// TS-0045 5.7.1.9: either choice is fine, so the row states the rule, never a warning.
+	given := 0
+	for _, c := range s.cfg.Consents.Current() {
+		if c.Granted {
+			given++
+		}
+	}
+	rows = append(rows, postureRow{true, v.T("posture.consents", given, len(privacy.Purposes)), "5.7.1.9, 5.7.1.10"})
 	end, err := time.Parse(time.DateOnly, s.cfg.Device.SupportEnd)
 	rows = append(rows, postureRow{err == nil && end.After(s.cfg.Now()), v.T("posture.support"), "5.3.1.13"})
 	return rows

@@ -115,6 +115,9 @@ func TestConsentChangeFromPage(t *testing.T) {
 	if !u.consents.Allowed(privacy.PurposeTelemetry) || u.consents.Allowed(privacy.PurposeCrashReports) {
 		t.Fatalf("after giving telemetry: %+v", u.consents.Current())
 	}
+	if p := b.do("GET", "/", nil); !strings.Contains(p.body, "without your consent (given for 1 of 3 purposes)") {
+		t.Error("the overview does not count the consent")
+	}
 	p = b.do("GET", "/privacy?m=consents_saved", nil)
 	for _, want := range []string{`value="telemetry" id="consent-telemetry-box" checked`, `value="crash_reports" id="consent-crash_reports-box">`,
 		"Given on", "by owner (to text version 1)", `id="consent-history"`, "Your choices are saved"} {
