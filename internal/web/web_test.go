@@ -182,7 +182,7 @@ func (u *ui) setUpOwner(lang string) *browser {
 func TestPagesNeedSignIn(t *testing.T) {
 	u := newUI(t)
 	b := u.browser("en")
-	for _, path := range []string{"/", "/account", "/users", "/settings", "/setup/password", "/setup/settings", "/nope"} {
+	for _, path := range []string{"/", "/account", "/users", "/settings", "/setup/password", "/setup/settings", "/privacy", "/privacy/erase", "/nope"} {
 		if p := b.do("GET", path, nil); p.status != 303 || p.location != "/login" {
 			t.Errorf("GET %s: %d → %q", path, p.status, p.location)
 		}
