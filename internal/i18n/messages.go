@@ -83,8 +83,6 @@ var messages = []entry{
 	{Key: "setting.auto_update.help", EN: "Install security updates as soon as they are available, so known weaknesses are fixed without waiting for you.", ZH: "安全更新推出後立即安裝，已知的弱點不必等您動手就能修補。"},
 	{Key: "setting.update_notifications", EN: "Update notifications", ZH: "更新通知"},
 	{Key: "setting.update_notifications.help", EN: "Tell you when an update is available or was installed, and what it fixes.", ZH: "有可用更新或更新安裝完成時通知您，並說明修正了哪些問題。"},
-	{Key: "setting.telemetry", EN: "Send diagnostics to the manufacturer", ZH: "傳送診斷資料給製造商"},
-	{Key: "setting.telemetry.help", EN: "Optional. Anonymous technical data that helps improve the product. Nothing is sent unless you turn this on, and you can turn it off again at any time.", ZH: "選用功能。匿名的技術資料，用於改善產品。除非您開啟，否則不會傳送任何資料；也可以隨時再關閉。"},
 	{Key: "settings.title", EN: "Security settings", ZH: "安全設定"},
 	{Key: "settings.heading", EN: "Security settings", ZH: "安全設定"},
 	{Key: "settings.intro", EN: "Each setting shows the recommended choice.", ZH: "每個項目都標示了建議的選項。"},
