@@ -76,7 +76,7 @@ func RenderDoc() []byte {
 		w("\n### %s\n\n", pick("Deleting all your data", "刪除您的所有資料"))
 		steps := []Text{
 			{"Sign in as an owner and open **Privacy** → **Delete my data**.", "以擁有者身分登入，開啟「隱私」→「刪除我的資料」。"},
-			{"Tick that you understand it cannot be undone, confirm your password, and press **Delete all my data**.", "勾選您了解此操作無法復原，確認密碼後按下「刪除我的所有資料」。"},
+			{"Tick **I understand this cannot be undone**, press **Delete everything**, and confirm your password if asked.", "勾選「我了解此動作無法復原」，按下「全部刪除」，若系統要求則再次確認密碼。"},
 			{"The gateway deletes, at once: " + userDataList("en") + ". The key that sealed passwords and sensor credentials is destroyed, so no copy left on the storage can be read.", "閘道器會立即刪除：" + userDataList("zh") + "。封存密碼與感測器憑證的金鑰會被銷毀，儲存裝置上殘留的副本都無法再被讀取。"},
 			{"A status page shows each part: the gateway (deleted) and the vendor (asked to delete everything it holds for this gateway: telemetry, crash reports, backups and the consent records). The vendor's part is retried until it confirms; the gateway then checks that the vendor holds nothing more. Keep the page open or bookmark it: it needs no sign-in.", "狀態頁面會顯示各部分的進度：閘道器（已刪除）與廠商（要求刪除其保存的此閘道器所有資料：遙測、當機報告、備份與同意紀錄）。廠商部分會持續重試直到確認完成，之後閘道器會檢查廠商已不再保存任何資料。可保持頁面開啟或加入書籤：不需登入即可查看。"},
 			{"Sign in again with the user name and password printed on the label; you will be asked to choose a new password, as on the first day.", "使用標籤上印的使用者名稱與密碼重新登入；系統會要求您設定新密碼，如同第一次使用時。"},
