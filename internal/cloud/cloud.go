@@ -1,20 +1,37 @@
 // Package cloud is the vendor's online services (hearth-cloud serve): the renewal of
-// device certificates, the TUF update repository (/tuf/metadata, /tuf/targets) and the
-// telemetry devices send with their owner's consent (/v1/telemetry); privacy requests
-// join it in later work.
+// device certificates, the TUF update repository (/tuf/metadata, /tuf/targets), the
+// documents units send with their owner's consent (/v1/telemetry), the owner's privacy
+// requests (erasure and export under /v1/privacy) and the public register of processing
+// activities (/v1/privacy/processing, /privacy/processing).
 //
 // The services hold only online keys: the issuing CA's key (to renew device
 // certificates) and their own TLS key. The root CA key stays offline.
 //
 // Devices authenticate with their identity certificate (mutual TLS, chaining to the
-// vendor root); a renewal is accepted only for a registered, unrevoked unit presenting
-// its current certificate, and only for the key that certificate certifies.
+// vendor root); a renewal, a batch or a privacy request is accepted only from a
+// registered, unrevoked unit presenting its current certificate, and a renewal only for
+// the key that certificate certifies.
+//
+// Privacy: a unit's documents are stored under the pseudonymous stream id it chose, in
+// files that never name it; its register (streams and consents) is the one place that
+// links them to its serial. A data document is stored only under a granted consent for
+// its purpose and carries the consent text's version; withdrawing stops storage from
+// the next item on. An erasure deletes every stream's records and the register, keeps
+// only a receipt, and is finished on the next start if a crash interrupts it.
 //
 // Threat model: a network attacker, a device presenting a stolen or superseded
-// certificate, a request for another key or another unit's subject.
+// certificate, a request for another key or another unit's subject, a unit reaching for
+// another unit's data (its stream, its receipts, its export), the vendor's own staff
+// reading telemetry (they see pseudonyms).
+//
+// Concurrency: one mutex serialises the registry updates; another serialises every
+// read and write of the units' documents, registers and erasures.
 //
 // TS-0045 5.4.1.4 (unique per-device credentials for the associated services),
-// 5.4.2.1 (TLS 1.2+), 5.4.2.6 and 5.4.2.7 (critical parameters only over encrypted channels).
+// 5.4.2.1 (TLS 1.2+), 5.4.2.6 and 5.4.2.7 (critical parameters only over encrypted
+// channels), 5.7.1.5 and 5.7.1.7 (deletion in the associated services, with its
+// status), 5.7.1.8 (register of processing activities), 5.7.1.9 and 5.7.1.10 (consent
+// before processing, withdrawal), 5.7.1.11 (pseudonymous telemetry).
 package cloud
 
 import (
@@ -47,14 +64,17 @@ type Config struct {
 
 // Server is the vendor services.
 type Server struct {
-	cfg   Config
-	ca    *vendorca.CA
-	cert  *tls.Certificate
-	roots *x509.CertPool
-	mu    sync.Mutex // serialises registry updates
+	cfg        Config
+	ca         *vendorca.CA
+	cert       *tls.Certificate
+	roots      *x509.CertPool
+	mu         sync.Mutex // serialises registry updates
+	ledger     *ledger
+	processing ProcessingRegister
 }
 
-// New loads the online keys from the vendor directory.
+// New loads the online keys and the register of processing activities from the vendor
+// directory, reads the units' registers and finishes any erasure a crash interrupted.
 func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -72,7 +92,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Root)
-	return &Server{cfg: cfg, ca: ca, cert: cert, roots: roots}, nil
+	processing, err := LoadProcessing(cfg.VendorDir)
+	if err != nil {
+		return nil, err
+	}
+	l, err := openLedger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, ca: ca, cert: cert, roots: roots, ledger: l, processing: processing}, nil
 }
 
 // TLSConfig is the services' TLS configuration: devices present their identity
@@ -90,7 +118,12 @@ func (s *Server) TLSConfig() (*tls.Config, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/device/certificate", s.renew)
-	mux.Handle("POST /v1/telemetry", newTelemetry(s.cfg))
+	mux.HandleFunc("POST /v1/telemetry", s.telemetry)
+	mux.HandleFunc("POST /v1/privacy/erase", s.eraseRequest)
+	mux.HandleFunc("GET /v1/privacy/erase/{request}", s.eraseReceipt)
+	mux.HandleFunc("GET /v1/privacy/export", s.export)
+	mux.HandleFunc("GET /v1/privacy/processing", s.processingJSON)
+	mux.HandleFunc("GET /privacy/processing", s.processingHTML)
 	mux.Handle("GET /tuf/", TUFHandler(s.cfg.VendorDir))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such service")

@@ -23,10 +23,11 @@ import (
 )
 
 type rig struct {
-	vendor string
-	id     *identity.Identity
-	srv    *httptest.Server
-	svc    *Server
+	vendor     string
+	id         *identity.Identity
+	srv        *httptest.Server
+	svc        *Server
+	consentSeq int64 // last seq sent on consentStream
 }
 
 func newRig(t testing.TB) *rig {

@@ -1,13 +1,11 @@
 package cloud
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +17,7 @@ import (
 
 	"hearth/internal/backoff"
 	"hearth/internal/outbox"
+	"hearth/internal/privacy"
 	"hearth/internal/tlspolicy"
 )
 
@@ -55,28 +54,38 @@ func (g *rig) postTelemetry(t *testing.T, cert *tls.Certificate, body string) (i
 	return res.StatusCode, tr
 }
 
-// stored reads a unit's telemetry file, failing on any line that does not parse.
-func stored(t *testing.T, vendor, serial string) []telemetryRecord {
+// stored reads every record the vendor holds for a unit, through its register.
+func stored(t *testing.T, vendor, serial string) []Record {
 	t.Helper()
-	f, err := os.Open(filepath.Join(vendor, "telemetry", serial+".jsonl"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	recs, err := DeviceRecords(vendor, serial)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var recs []telemetryRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r telemetryRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("stored line %q: %v", sc.Text(), err)
-		}
-		recs = append(recs, r)
-	}
 	return recs
+}
+
+// consentStream is the stream the tests send their consents on.
+const consentStream = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+
+// consentItem is a consent item of a batch.
+func consentItem(seq int64, p privacy.Purpose, granted bool, version string) string {
+	return fmt.Sprintf(`{"seq":%d,"kind":"consent","time":"2026-03-01T12:00:00Z","doc":{"purpose":%q,"granted":%t,"version":%q,"time":"2026-03-01T11:59:00Z"}}`,
+		seq, p, granted, version)
+}
+
+// grant gives consent to purposes with a batch on consentStream.
+func (g *rig) grant(t *testing.T, ps ...privacy.Purpose) {
+	t.Helper()
+	g.consentSeq++
+	var items []string
+	for _, p := range ps {
+		items = append(items, consentItem(g.consentSeq, p, true, "1"))
+		g.consentSeq++
+	}
+	body := fmt.Sprintf(`{"stream":%q,"items":[%s],"dropped":0}`, consentStream, strings.Join(items, ","))
+	if code, res := g.postTelemetry(t, g.id.ClientCertificate(), body); code != http.StatusOK || res.Accepted != len(ps) {
+		t.Fatalf("consent: %d %+v", code, res)
+	}
 }
 
 func batchJSON(stream string, dropped int64, seqs ...int64) string {
@@ -124,6 +133,7 @@ func TestTelemetryAccessControl(t *testing.T) {
 // gateway) starts over.
 func TestTelemetryIdempotent(t *testing.T) {
 	g := newRig(t)
+	g.grant(t, privacy.PurposeTelemetry)
 	cert := g.id.ClientCertificate()
 	steps := []struct {
 		body           string
@@ -156,11 +166,12 @@ func TestTelemetryIdempotent(t *testing.T) {
 // and the deduplication state survive.
 func TestTelemetryTornTail(t *testing.T) {
 	g := newRig(t)
+	g.grant(t, privacy.PurposeTelemetry)
 	cert := g.id.ClientCertificate()
 	if code, _ := g.postTelemetry(t, cert, batchJSON(testStream, 0, 1, 2)); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	path := filepath.Join(g.vendor, "telemetry", g.id.Info.Serial+".jsonl")
+	path := filepath.Join(g.vendor, "telemetry", testStream+".jsonl")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +267,7 @@ func FuzzParseTelemetryBatch(f *testing.F) {
 			t.Fatalf("accepted %+v", b)
 		}
 		for i, it := range b.Items {
-			if !telemetryKinds[it.Kind] || it.Seq <= 0 || (i > 0 && it.Seq <= b.Items[i-1].Seq) ||
+			if !privacy.KnownKind(it.Kind) || it.Seq <= 0 || (i > 0 && it.Seq <= b.Items[i-1].Seq) ||
 				len(it.Doc) == 0 || it.Doc[0] != '{' || bytes.ContainsRune(it.Doc, '\n') {
 				t.Fatalf("accepted item %+v", it)
 			}
@@ -297,6 +308,7 @@ func FuzzTelemetryHandler(f *testing.F) {
 // including what it queued while the cloud was unreachable, after reopening its queue.
 func TestTelemetryEndToEnd(t *testing.T) {
 	g := newRig(t)
+	g.grant(t, privacy.PurposeTelemetry)
 	client := g.mtlsClient(t, g.id.ClientCertificate())
 	dir := t.TempDir()
 	// The gateway first knows a cloud address where nothing answers (an outage).
@@ -306,7 +318,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 	open := func(url string) *outbox.Outbox {
 		ob, err := outbox.Open(filepath.Join(dir, "outbox.db"), outbox.Config{
 			Sender:  outbox.NewHTTPSender(client, url),
-			Allowed: func() bool { return true },
+			Allowed: func(string) bool { return true },
 			Policy:  backoff.Policy{Base: time.Millisecond, Max: 10 * time.Millisecond},
 		})
 		if err != nil {
@@ -320,7 +332,12 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		if i%10 == 0 {
 			kind = outbox.KindSecurityEvent
 		}
-		if err := ob.Enqueue(t.Context(), kind, json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+		// Documents carry only the fields the privacy inventory lists for their kind.
+		doc := fmt.Sprintf(`{"firmware":"1.0.0","sensors":%d}`, i)
+		if kind == outbox.KindSecurityEvent {
+			doc = fmt.Sprintf(`{"kind":"sensor.quarantined","severity":"warning","time":%d}`, i)
+		}
+		if err := ob.Enqueue(t.Context(), kind, json.RawMessage(doc)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -353,8 +370,9 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		t.Fatalf("cloud stored %d items, want 150 (stats %+v)", len(recs), ob.Stats())
 	}
 	for i, r := range recs {
-		var d struct{ N int }
+		var d struct{ Sensors, Time, N int }
 		json.Unmarshal(r.Doc, &d)
+		d.N = d.Sensors + d.Time
 		wantKind := "telemetry"
 		if d.N%10 == 0 {
 			wantKind = "security_event"
