@@ -248,7 +248,7 @@ func TestPrivacyConsentWithdrawAndDelete(t *testing.T) {
 
 	// Everything the vendor received is listed in the inventory, field by field.
 	kinds := vendorKinds(t, vendor)
-	for _, k := range []string{privacy.KindConsent, privacy.KindSecurityEvent, privacy.KindBackup} {
+	for _, k := range []string{privacy.KindSecurityEvent, privacy.KindBackup} {
 		if kinds[k] == 0 {
 			t.Errorf("the vendor holds no %s document (holds %v)", k, kinds)
 		}
