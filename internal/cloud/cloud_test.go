@@ -36,19 +36,7 @@ func newRig(t testing.TB) *rig {
 	if err := provision.InitVendor(v, "Hearth Labs", nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	d := filepath.Join(t.TempDir(), "device")
-	if _, err := provision.Device(provision.Request{VendorDir: v, OutDir: d, Model: "HG-100", Name: "Hearth Gateway", Hasher: auth.Hasher{Iterations: auth.MinIterations}}); err != nil {
-		t.Fatal(err)
-	}
-	ksDir := filepath.Join(d, identity.KeystoreDir)
-	ks, err := keystore.Open(ksDir, keystore.NewHostKey(ksDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.Load(d, ks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := provisionDevice(t, v)
 	svc, err := New(Config{VendorDir: v})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +48,25 @@ func newRig(t testing.TB) *rig {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return &rig{vendor: v, id: id, srv: srv, svc: svc}
+}
+
+// provisionDevice makes and registers one more unit of the vendor.
+func provisionDevice(t testing.TB, vendor string) *identity.Identity {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "device")
+	if _, err := provision.Device(provision.Request{VendorDir: vendor, OutDir: d, Model: "HG-100", Name: "Hearth Gateway", Hasher: auth.Hasher{Iterations: auth.MinIterations}}); err != nil {
+		t.Fatal(err)
+	}
+	ksDir := filepath.Join(d, identity.KeystoreDir)
+	ks, err := keystore.Open(ksDir, keystore.NewHostKey(ksDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.Load(d, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // post sends a certificate request, presenting cert (nil: none).
