@@ -41,6 +41,7 @@ func ListenAndServe(ctx context.Context, cfg Config, addr, readyFile string) err
 		}
 	}
 	go refreshTUF(ctx, svc.cfg)
+	go svc.pruneHourly(ctx)
 	svc.cfg.Log.Info("vendor services ready", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:

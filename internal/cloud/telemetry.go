@@ -45,9 +45,11 @@ type TelemetryItem struct {
 }
 
 // ParseTelemetryBatch decodes and validates a batch strictly: one JSON object with no
-// unknown fields and nothing after it, 1 to 256 items, known kinds, RFC 3339 times,
-// each document a JSON object of at most 64 KiB, sequence numbers positive and strictly
-// increasing, dropped not negative. Documents are returned compacted.
+// unknown fields and nothing after it, a stream id of 32 lowercase hex digits, 1 to 256
+// items, kinds privacy.KnownKind accepts, RFC 3339 times, each document a JSON object of
+// at most 64 KiB (a consent document as privacy.ParseConsentDoc requires), sequence
+// numbers positive and strictly increasing, dropped not negative. Documents are
+// returned compacted.
 //
 // TS-0045 5.5.2.1: data received from devices is validated before it is stored.
 func ParseTelemetryBatch(body []byte) (TelemetryBatch, error) {
