@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"hearth/internal/cloud"
 	"hearth/internal/provision"
 	"hearth/internal/release"
 )
@@ -29,12 +28,7 @@ func newInit() *cobra.Command {
 			if err := release.Init(dir, release.InitOptions{}); err != nil {
 				return err
 			}
-			// The register of processing activities the services publish; the vendor
-			// adapts it (hearth-cloud serve refuses an invalid one).
-			if err := cloud.WriteDefaultProcessing(dir); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "vendor %q initialised in %s\nmove %s/offline to offline storage: it holds the root CA key\nreview %s/%s: the register of processing activities the services publish\n", vendor, dir, dir, dir, cloud.ProcessingFile)
+			fmt.Fprintf(cmd.OutOrStdout(), "vendor %q initialised in %s\nmove %s/offline to offline storage: it holds the root CA key\n", vendor, dir, dir)
 			return nil
 		},
 	}

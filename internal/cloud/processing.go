@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"hearth/internal/atomicfile"
 	"hearth/internal/privacy"
 )
 
@@ -292,17 +291,4 @@ func (s *Server) processingHTML(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	w.Header().Set("Content-Language", lang)
 	w.Write(buf.Bytes())
-}
-
-// WriteDefaultProcessing writes the default register to the vendor directory for the
-// vendor to adapt, unless it keeps one already.
-func WriteDefaultProcessing(vendorDir string) error {
-	path := filepath.Join(vendorDir, ProcessingFile)
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, defaultProcessing, 0o644)
 }

@@ -52,23 +52,3 @@ func TestPruneByRetention(t *testing.T) {
 	g.restart(t)
 	g.send(t, g.id, body, 0, 3, 0)
 }
-
-func TestWriteDefaultProcessing(t *testing.T) {
-	dir := t.TempDir()
-	if err := WriteDefaultProcessing(dir); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := LoadProcessing(dir)
-	if err != nil || len(reg.Activities) == 0 {
-		t.Fatalf("written default: %v", err)
-	}
-	// The vendor's own register is never overwritten.
-	path := filepath.Join(dir, ProcessingFile)
-	os.WriteFile(path, []byte("edited"), 0o600)
-	if err := WriteDefaultProcessing(dir); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "edited" {
-		t.Fatalf("register overwritten: %s", b)
-	}
-}
