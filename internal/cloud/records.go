@@ -18,11 +18,11 @@ import (
 
 // The vendor directory's privacy layout:
 //
-//	telemetry/<stream>.jsonl                  records a unit sent under one pseudonymous stream id
-//	privacy/devices/<serial>.jsonl            the unit's register: its streams and its consents
-//	privacy/erasures/<serial>/<request>.json  erasure receipts, kept as proof of compliance
-//	privacy/erasures/<serial>/<request>.intent an erasure under way (finished on start)
-//	privacy/processing.json                   the register of processing activities (optional)
+//	telemetry/<stream>.jsonl                     records a unit sent under one pseudonymous stream id
+//	privacy/devices/<serial>.jsonl               the unit's register: its streams and its consents
+//	privacy/erasures/<serial>/<request>.json     erasure receipts, kept as proof of compliance
+//	privacy/erasures/<serial>/<request>.intent   an erasure under way (finished on start)
+//	privacy/processing.json                      the register of processing activities (optional)
 //
 // TS-0045 5.7.1.11: telemetry files carry only the stream, never the serial; the
 // register is the one place that links a unit to its streams.
