@@ -344,8 +344,11 @@ func TestSensorChartsFromStoredReadings(t *testing.T) {
 		accept(t, svc, climate, sensors.Reading{Kind: sensors.Temperature, Value: 20 + float64(i%5), Time: now.Add(-time.Duration(i) * 30 * time.Minute)})
 	}
 	accept(t, svc, climate, sensors.Reading{Kind: sensors.Temperature, Value: 21.5, Time: now.Add(-3 * 24 * time.Hour)})
+	// Three movements in the chart's current 30-minute period, however close the clock
+	// is to its start.
+	gap := min(time.Minute, now.Sub(now.Truncate(30*time.Minute))/4)
 	for i := 0; i < 3; i++ {
-		accept(t, svc, motion, sensors.Reading{Kind: sensors.Motion, Value: 1, Time: now.Add(-time.Duration(i) * time.Minute)})
+		accept(t, svc, motion, sensors.Reading{Kind: sensors.Motion, Value: 1, Time: now.Add(-time.Duration(i) * gap)})
 	}
 	accept(t, svc, motion, sensors.Reading{Kind: sensors.Motion, Value: 0, Time: now.Add(-5 * time.Minute)})
 
