@@ -165,7 +165,7 @@ func dataFiles(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
-// TS-0045 5.7.1.4, 5.7.1.5, 5.7.1.7, 5.7.1.9, 5.7.1.10, 5.7.1.11: the owner opts into
+// TS-0045 5.7.1.2, 5.7.1.4, 5.7.1.5, 5.7.1.7, 5.7.1.9, 5.7.1.10, 5.7.1.11: the owner opts into
 // telemetry, which then reaches the vendor minimised and under a pseudonym; withdraws,
 // after which nothing more is sent; and deletes all data: afterwards the data directory
 // holds nothing of the users (checked row by row and byte by byte against what was

@@ -48,7 +48,7 @@ func sclient(t *testing.T, addr string, args ...string) (bool, string) {
 	return err == nil && strings.Contains(string(out), "CONNECTION ESTABLISHED"), string(out)
 }
 
-// TS-0045 5.4.2.1, 5.1.2.3: openssl s_client cannot negotiate TLS 1.0/1.1, nor any TLS 1.2
+// TS-0045 5.4.2.1, 5.1.2.3, 5.7.1.1: openssl s_client cannot negotiate TLS 1.0/1.1, nor any TLS 1.2
 // suite outside the declared ECDHE + AES-GCM set. The client side is opened up
 // (SECLEVEL=0) so every refusal comes from the gateway.
 func TestOpenSSLNegotiatesOnlyDeclaredTLS(t *testing.T) {

@@ -13,7 +13,9 @@ var update = flag.Bool("update", false, "rewrite docs/PRIVACY.md from the invent
 
 const docPath = "../../docs/PRIVACY.md"
 
-// TestPrivacyDocCurrent fails when docs/PRIVACY.md no longer matches the inventory.
+// TS-0045 5.7.1.6: the manual's deletion instructions and data description are
+// generated, so they cannot drift. TestPrivacyDocCurrent fails when docs/PRIVACY.md no
+// longer matches the inventory.
 func TestPrivacyDocCurrent(t *testing.T) {
 	got := RenderDoc()
 	if *update {

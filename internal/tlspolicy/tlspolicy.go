@@ -24,6 +24,9 @@ import (
 // MinVersion is the lowest protocol version any Hearth endpoint accepts.
 //
 // TS-0045 5.4.2.1: secure channels use TLS v1.2 or later (Annex A).
+// TS-0045 5.7.1.1, 5.7.1.2: every channel that carries personal data (the web UI and
+// API, the sensors' MQTTS, everything sent to the vendor) is one of these, with
+// algorithms approved under FIPS 140-3 (SP 800-140C).
 const MinVersion = tls.VersionTLS12
 
 // CipherSuites are the TLS 1.2 suites Hearth offers and accepts: ECDHE for forward
