@@ -182,7 +182,7 @@ var Inventory = []Category{
 		Retention:  Text{"For the device's life; a factory reset keeps it, so the gateway stays itself and cannot be rolled back to older firmware.", "保存於裝置整個使用期間；回復原廠設定會保留，讓閘道器維持原有身分且無法降版。"},
 		Location:   Text{"Gateway; the vendor keeps the serial number and certificates it issued.", "閘道器；廠商保存其核發的序號與憑證。"},
 		Recipients: Text{"The vendor, when the gateway renews its certificate or checks for updates.", "廠商，於閘道器更新憑證或檢查更新時。"},
-		Stores: []string{"factory", "keystore", "identity", "slots", "update", ErasureFile},
+		Stores:     []string{"factory", "keystore", "identity", "slots", "update", ErasureFile},
 	},
 }
 
