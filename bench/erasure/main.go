@@ -40,7 +40,10 @@ func main() {
 	}
 }
 
-type result struct{ device, total, shred time.Duration }
+type result struct {
+	device, total, shred time.Duration
+	size                 int64 // of the readings file
+}
 
 func run(readings, runs int) error {
 	ctx := context.Background()
@@ -65,7 +68,7 @@ func run(readings, runs int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "run %d: gateway %s, confirmed %s, shred %s\n", i+1, r.device, r.total, r.shred)
+		fmt.Fprintf(os.Stderr, "run %d: gateway %s, confirmed %s, shred %s (readings file %s)\n", i+1, r.device, r.total, r.shred, rig.MiB(r.size))
 		res = append(res, r)
 	}
 	med := func(f func(result) time.Duration) string {
@@ -76,8 +79,8 @@ func run(readings, runs int) error {
 		slices.Sort(v)
 		return fmt.Sprintf("%s (%s-%s)", v[len(v)/2].Round(time.Millisecond), v[0].Round(time.Millisecond), v[len(v)-1].Round(time.Millisecond))
 	}
-	fmt.Printf("| Readings | Request to the gateway's part done | Request to the vendor's part confirmed and verified | `shred -u` of the readings file alone |\n|---:|---:|---:|---:|\n")
-	fmt.Printf("| %d | %s | %s | %s |\n", readings, med(func(r result) time.Duration { return r.device }),
+	fmt.Printf("| Readings (file) | Request to the gateway's part done | Request to the vendor's part confirmed and verified | `shred -u` of the readings file alone |\n|---:|---:|---:|---:|\n")
+	fmt.Printf("| %d (%s) | %s | %s | %s |\n", readings, rig.MiB(res[0].size), med(func(r result) time.Duration { return r.device }),
 		med(func(r result) time.Duration { return r.total }), med(func(r result) time.Duration { return r.shred }))
 	fmt.Printf("\nMedian (min-max) of %d runs.\n", runs)
 	return nil
@@ -164,6 +167,9 @@ func measure(ctx context.Context, hearthd, cloud, dir string, readings int) (res
 	// The peer: shred a copy of the readings file.
 	peer := filepath.Join(dir, "readings-copy.db")
 	if err := exec.Command("cp", filepath.Join(dev.Data, "readings.db"), peer).Run(); err != nil {
+		return r, err
+	}
+	if r.size, err = rig.FileSize(peer); err != nil {
 		return r, err
 	}
 	t0 := time.Now()
