@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"hearth/internal/privacy"
+	"hearth/internal/privacy/privacytest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -74,24 +75,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	sens := sensorstest.Run(t, sensors.Config{Store: db, Events: &sqlite.EventLog{DB: db}, Now: clk.Now})
-	consents, err := privacy.NewConsentService(ctx, privacy.ConsentConfig{Store: db, Authz: svc, Events: &sqlite.EventLog{DB: db}, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eraser, err := privacy.NewEraser(privacy.EraserConfig{Path: filepath.Join(t.TempDir(), privacy.ErasureFile), Authz: svc, Events: &sqlite.EventLog{DB: db}, Now: clk.Now,
-		Parts: []privacy.Part{
-			{Name: "sensors", Erase: sens.EraseAll},
-			{Name: "database", Erase: db.EraseUserData},
-			{Name: "factory_accounts", Erase: func(ctx context.Context) error {
-				if err := svc.EnsureOwner(ctx, "owner", hash); err != nil {
-					return err
-				}
-				return consents.Reload(ctx)
-			}},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	consents, eraser := privacytest.Services(t, privacytest.Setup{Store: db, Authz: svc, Events: &sqlite.EventLog{DB: db}, Now: clk.Now,
+		Parts:   []privacy.Part{{Name: "sensors", Erase: sens.EraseAll}, {Name: "database", Erase: db.EraseUserData}},
+		Restore: func(ctx context.Context) error { return svc.EnsureOwner(ctx, "owner", hash) }})
 	s, err := api.New(api.Config{Auth: svc, Consents: consents, Eraser: eraser, Sensors: sens, SensorsAddr: func() string { return "127.0.0.1:8883" }, Settings: settings.New(db, svc, &sqlite.EventLog{DB: db}, clk.Now), Events: &sqlite.EventLog{DB: db}, Now: clk.Now, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34",
 		FirmwareVersion: "1.0.0", SupportEnd: "2031-05-01", FIPSMode: true, CryptoModule: "v1.0.0",

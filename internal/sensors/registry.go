@@ -476,6 +476,20 @@ func (s *Service) Remove(ctx context.Context, by, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.unpair(ctx, id); err != nil {
+		return err
+	}
+	s.changed()
+	if err := s.cfg.Readings.DeleteSensor(ctx, id); err != nil {
+		s.log.Error("readings of removed sensor not deleted", "sensor", id, "err", err)
+	}
+	s.event(ctx, events.SensorRemoved, events.Info, by, "", id+" "+e.Name, id, e.Name)
+	return nil
+}
+
+// unpair deletes a sensor's pairing and disconnects it; its readings stay. Called with
+// opMu held.
+func (s *Service) unpair(ctx context.Context, id string) error {
 	if err := s.cfg.Store.DeleteSensor(ctx, id); err != nil {
 		return err
 	}
@@ -483,11 +497,6 @@ func (s *Service) Remove(ctx context.Context, by, id string) error {
 	delete(s.byID, id)
 	s.mu.Unlock()
 	s.disconnect(id)
-	s.changed()
-	if err := s.cfg.Readings.DeleteSensor(ctx, id); err != nil {
-		s.log.Error("readings of removed sensor not deleted", "sensor", id, "err", err)
-	}
-	s.event(ctx, events.SensorRemoved, events.Info, by, "", id+" "+e.Name, id, e.Name)
 	return nil
 }
 
@@ -506,13 +515,9 @@ func (s *Service) EraseAll(ctx context.Context) error {
 	}
 	s.mu.RUnlock()
 	for _, id := range ids {
-		if err := s.cfg.Store.DeleteSensor(ctx, id); err != nil {
+		if err := s.unpair(ctx, id); err != nil {
 			return err
 		}
-		s.mu.Lock()
-		delete(s.byID, id)
-		s.mu.Unlock()
-		s.disconnect(id)
 	}
 	s.changed()
 	// Readings accepted before the disconnects are committed first, then deleted with

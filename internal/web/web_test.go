@@ -17,6 +17,7 @@ import (
 	"hearth/internal/api"
 	"hearth/internal/auth"
 	"hearth/internal/privacy"
+	"hearth/internal/privacy/privacytest"
 	"hearth/internal/settings"
 	"hearth/internal/store/sqlite"
 )
@@ -68,23 +69,9 @@ func newUIWith(t testing.TB, mod func(u *ui, cfg *api.Config)) *ui {
 		t.Fatal(err)
 	}
 	svc.EnsureOwner(ctx, "owner", hash)
-	consents, err := privacy.NewConsentService(ctx, privacy.ConsentConfig{Store: db, Authz: svc, Events: ev, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eraser, err := privacy.NewEraser(privacy.EraserConfig{Path: filepath.Join(t.TempDir(), privacy.ErasureFile), Authz: svc, Events: ev, Now: clk.Now,
-		Parts: []privacy.Part{
-			{Name: "database", Erase: db.EraseUserData},
-			{Name: "factory_accounts", Erase: func(ctx context.Context) error {
-				if err := svc.EnsureOwner(ctx, "owner", hash); err != nil {
-					return err
-				}
-				return consents.Reload(ctx)
-			}},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	consents, eraser := privacytest.Services(t, privacytest.Setup{Store: db, Authz: svc, Events: ev, Now: clk.Now,
+		Parts:   []privacy.Part{{Name: "database", Erase: db.EraseUserData}},
+		Restore: func(ctx context.Context) error { return svc.EnsureOwner(ctx, "owner", hash) }})
 	cfg := api.Config{Auth: svc, Settings: settings.New(db, svc, ev, clk.Now), Events: ev, Now: clk.Now, Consents: consents, Eraser: eraser, Device: api.Device{
 		Vendor: "Hearth Labs", Model: "HG-100", Name: "Hearth Gateway", Serial: "HRT-AB12-CD34", FirmwareVersion: "1.0.0",
 		SupportEnd: time.Now().AddDate(5, 0, 1).Format(time.DateOnly), FIPSMode: true, CryptoModule: "v1.0.0",
