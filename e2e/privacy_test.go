@@ -268,6 +268,18 @@ func TestPrivacyConsentWithdrawAndDelete(t *testing.T) {
 	// Delete all data. First what the device held, for the comparison.
 	before := dataFiles(t, d.data)
 	oldStream := outboxStream(t, d.data)
+	// What the vendor holds, as the owner can download it (data portability).
+	r = d.call(c, "GET", "/api/v1/privacy/vendor-export", nil)
+	var export struct {
+		Serial   string
+		Streams  []string
+		Consents []json.RawMessage
+		Records  []json.RawMessage
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &export) != nil || export.Serial != d.label["serial"] || !slices.Contains(export.Streams, oldStream) ||
+		len(export.Consents) < 3 || len(export.Records) < 2 {
+		t.Fatalf("vendor export: %d %.300s", r.status, r.body)
+	}
 	r = d.call(c, "POST", "/api/v1/privacy/erasure", map[string]string{"confirm": "no"})
 	if r.status != 400 {
 		t.Fatalf("erase without the confirmation phrase: %v", r)

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
+	"hearth/internal/auth"
 	"hearth/internal/privacy"
 )
 
@@ -157,4 +159,47 @@ func (s *Server) eraseData(w http.ResponseWriter, r *http.Request, c *call) erro
 		StatusURL   string       `json:"status_url"`
 	}{viewErasure(e), token, "/erasure/" + token})
 	return nil
+}
+
+// vendorExport: GET /privacy/vendor-export, streamed from the vendor.
+//
+// TS-0045 5.7.1.8: the owner sees everything the vendor holds about the gateway.
+func (s *Server) vendorExport(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !s.cfg.Eraser.HasVendor() {
+		return &apiError{status: http.StatusNotFound, code: "no_vendor", msg: "this gateway has no vendor services, so the vendor holds nothing"}
+	}
+	out := &firstWrite{w: w}
+	err := s.cfg.Eraser.VendorExport(r.Context(), c.p, out)
+	switch {
+	case err == nil && !out.started:
+		return &apiError{status: http.StatusBadGateway, code: "vendor_unavailable", msg: "the vendor sent an empty export"}
+	case err == nil:
+		return nil
+	case out.started:
+		// The answer is under way; the client sees it cut short.
+		s.cfg.Log.Warn("vendor export interrupted", "err", err)
+		return nil
+	case errors.Is(err, auth.ErrForbidden), errors.Is(err, auth.ErrReauthRequired):
+		return err
+	default:
+		s.cfg.Log.Warn("vendor export failed", "err", err)
+		return &apiError{status: http.StatusBadGateway, code: "vendor_unavailable", msg: "the vendor could not be reached; try again later"}
+	}
+}
+
+// firstWrite sends the JSON header with the first byte of the body, so an error before
+// it can still be answered as an error.
+type firstWrite struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if !f.started {
+		f.w.Header().Set("Content-Type", "application/json")
+		f.w.Header().Set("Content-Disposition", `attachment; filename="vendor-export.json"`)
+		f.w.WriteHeader(http.StatusOK)
+		f.started = true
+	}
+	return f.w.Write(p)
 }

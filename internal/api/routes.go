@@ -74,6 +74,7 @@ func (s *Server) routes() []route {
 		{"PUT", "/privacy/consents", auth.PermManageConsent, false, s.changeConsents},
 		{"GET", "/privacy/erasure", auth.PermViewDevice, false, s.getErasure},
 		{"POST", "/privacy/erasure", auth.PermEraseData, false, s.eraseData},
+		{"GET", "/privacy/vendor-export", auth.PermManageConsent, false, s.vendorExport},
 	}
 }
 

@@ -191,6 +191,32 @@ func (v *vendorPrivacy) Held(ctx context.Context) (int, error) {
 	return len(exp.Consents) + len(exp.Records), nil
 }
 
+// maxVendorExport bounds the export passed on to the owner (the vendor refuses larger
+// ones with 413).
+const maxVendorExport = 32 << 20
+
+// Export implements privacy.VendorEraser: the vendor's answer is streamed to w, not
+// held in memory.
+func (v *vendorPrivacy) Export(ctx context.Context, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.base+"/export", nil)
+	if err != nil {
+		return err
+	}
+	res, err := v.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 200))
+		return fmt.Errorf("vendor export: %s: %s", res.Status, bytes.TrimSpace(msg))
+	}
+	_, err = io.Copy(w, io.LimitReader(res.Body, maxVendorExport))
+	return err
+}
+
 // maxVendorAnswer bounds what is read of an answer; an export of a device whose data
 // was deleted is small.
 const maxVendorAnswer = 4 << 20

@@ -434,6 +434,7 @@ var messages = []entry{
 	{Key: "erasure.vendor.pending", EN: "Deleting: the vendor has been asked %d times so far.", EN1: "Deleting: the vendor has been asked %d time so far.", ZH: "刪除中：目前已向廠商提出 %d 次要求。"},
 	{Key: "erasure.vendor.failed", EN: "The last attempt, on %s, did not succeed: the vendor could not be reached or has not confirmed yet. The gateway keeps trying by itself.", ZH: "最近一次嘗試（%s）未成功：無法連線至廠商，或廠商尚未確認。閘道器會自動持續重試。"},
 	{Key: "erasure.vendor.completed", EN: "Deleted by the vendor and verified on %s: the vendor holds nothing from this gateway any more.", ZH: "廠商已刪除，並於 %s 確認：廠商已不再保有此閘道器的任何資料。"},
+	{Key: "privacy.export.link", EN: "Download everything the vendor holds about this gateway", ZH: "下載廠商保存的此閘道器所有資料"},
 	{Key: "erasure.vendor.receipt", EN: "What the vendor deleted", ZH: "廠商刪除的資料"},
 	{Key: "erasure.kind.telemetry_records", EN: "Telemetry records", ZH: "遙測紀錄"},
 	{Key: "erasure.kind.crash_reports", EN: "Crash reports", ZH: "當機報告"},

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -89,7 +90,28 @@ type VendorEraser interface {
 	// Held returns how many records the vendor still holds for this device (its
 	// export), to verify the receipt.
 	Held(ctx context.Context) (int, error)
+	// Export writes the vendor's export of everything it holds about this device
+	// (JSON) to w.
+	Export(ctx context.Context, w io.Writer) error
 }
+
+// ErrNoVendor reports that the device has no vendor services.
+var ErrNoVendor = errors.New("privacy: this gateway has no vendor services")
+
+// VendorExport writes everything the vendor holds about this device to w, for the
+// owner p to see and take along (data portability).
+func (e *Eraser) VendorExport(ctx context.Context, p auth.Principal, w io.Writer) error {
+	if err := e.cfg.Authz.Authorize(p, auth.PermManageConsent); err != nil {
+		return err
+	}
+	if e.cfg.Vendor == nil {
+		return ErrNoVendor
+	}
+	return e.cfg.Vendor.Export(ctx, w)
+}
+
+// HasVendor reports whether the device has vendor services.
+func (e *Eraser) HasVendor() bool { return e.cfg.Vendor != nil }
 
 // EraserConfig configures an Eraser.
 type EraserConfig struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -280,6 +281,11 @@ func (v *fakeVendor) Erase(_ context.Context, request string) (EraseReceipt, err
 	return EraseReceipt{Request: request, Status: EraseCompleted, Deleted: map[string]int64{"telemetry_records": 3}}, nil
 }
 
+func (v *fakeVendor) Export(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, `{"records":[]}`)
+	return err
+}
+
 func (v *fakeVendor) Held(context.Context) (int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -401,6 +407,13 @@ func TestErasureAsksTheVendorUntilConfirmed(t *testing.T) {
 	if !s.Complete() || !s.Cloud.Verified || s.Cloud.Receipt == nil || s.Cloud.Receipt.Request != st.Request || s.Cloud.LastError != "" {
 		t.Fatalf("completed status %+v", s.Cloud)
 	}
+	var exp strings.Builder
+	if err := e.VendorExport(t.Context(), member, &exp); !errors.Is(err, auth.ErrForbidden) {
+		t.Fatalf("member exports: %v", err)
+	}
+	if err := e.VendorExport(t.Context(), owner, &exp); err != nil || exp.String() != `{"records":[]}` {
+		t.Fatalf("export %q %v", exp.String(), err)
+	}
 	if k := rec.kinds(); !slices.Contains(k, events.ErasureConfirmed) {
 		t.Fatalf("events %v", k)
 	}
@@ -438,7 +451,8 @@ type heldVendor struct{}
 func (heldVendor) Erase(_ context.Context, r string) (EraseReceipt, error) {
 	return EraseReceipt{Request: r, Status: EraseCompleted}, nil
 }
-func (heldVendor) Held(context.Context) (int, error) { return 2, nil }
+func (heldVendor) Held(context.Context) (int, error)       { return 2, nil }
+func (heldVendor) Export(context.Context, io.Writer) error { return nil }
 
 func TestErasureJournalUnreadableIsAnError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ErasureFile)

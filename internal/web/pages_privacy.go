@@ -48,6 +48,8 @@ type privacyData struct {
 	HistoryReauth bool
 	Erase         eraseData
 	Erasure       *erasureData
+	// VendorExport offers the owner what the vendor holds (when there is a vendor).
+	VendorExport bool
 }
 
 // privacyPage shows what the gateway collects, the consents and how to delete it all.
@@ -59,6 +61,7 @@ type privacyData struct {
 func (s *Server) privacyPage(w http.ResponseWriter, r *http.Request, c *call) error {
 	d := privacyData{Inventory: inventoryRows(c.v), Consents: s.consentRows(c.v, true), Editable: c.p.Can(auth.PermManageConsent),
 		Erase: eraseLists(c.v)}
+	d.VendorExport = d.Editable && s.cfg.Eraser.HasVendor()
 	if d.Editable {
 		hist, err := s.cfg.Consents.History(r.Context(), c.p)
 		switch {
@@ -312,5 +315,17 @@ func (s *Server) erasureStatusPage(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	c.v.Page = erasurePageData{d}
 	s.render(w, http.StatusOK, "erasure", c.v)
+	return nil
+}
+
+// vendorExportDownload asks for the password if it is not recent, then hands over to
+// the API's streamed download of everything the vendor holds about the gateway.
+//
+// TS-0045 5.7.1.8: the owner can see and take along what the vendor holds.
+func (s *Server) vendorExportDownload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.cfg.Auth.Authorize(c.p, auth.PermManageConsent); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/api/v1/privacy/vendor-export", http.StatusSeeOther)
 	return nil
 }

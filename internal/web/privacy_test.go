@@ -77,6 +77,17 @@ func TestPrivacyPageForMembers(t *testing.T) {
 	if p := alice.do("GET", "/privacy/erase", nil); p.status != 403 {
 		t.Errorf("member opens the deletion: %d", p.status)
 	}
+	if p := alice.do("GET", "/privacy/vendor-export", nil); p.status != 403 {
+		t.Errorf("member downloads the vendor's export: %d", p.status)
+	}
+	// The owner is handed to the API's download; without vendor services there is no
+	// link to it.
+	if p := owner.do("GET", "/privacy/vendor-export", nil); p.status != 303 || p.location != "/api/v1/privacy/vendor-export" {
+		t.Errorf("owner's download: %d %s", p.status, p.location)
+	}
+	if p := owner.do("GET", "/privacy", nil); strings.Contains(p.body, `id="vendor-export"`) {
+		t.Error("a download of the vendor's data is offered without vendor services")
+	}
 	if p := alice.post("/privacy", "/privacy/consents", url.Values{"consent": {"telemetry"}}); p.status != 403 {
 		t.Errorf("member gives consent: %d", p.status)
 	}

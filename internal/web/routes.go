@@ -76,6 +76,7 @@ func (s *Server) routes() []route {
 		{"POST /privacy/consents", auth.PermManageConsent, stageReady, s.consentsSubmit, "/privacy"},
 		{"GET /privacy/erase", auth.PermEraseData, stageReady, s.erasePage, ""},
 		{"POST /privacy/erase", auth.PermEraseData, stageReady, s.eraseSubmit, "/privacy/erase"},
+		{"GET /privacy/vendor-export", auth.PermManageConsent, stageReady, s.vendorExportDownload, "/privacy"},
 		{"GET /erasure/{token...}", "", stagePassword, s.erasureStatusPage, ""},
 		{"GET /reauth", auth.PermOwnSession, stageSetup, s.reauthPage, ""},
 		{"POST /reauth", auth.PermOwnSession, stageSetup, s.reauthSubmit, ""},
