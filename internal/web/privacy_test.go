@@ -277,7 +277,8 @@ func newJournalUI(t *testing.T, token string, e privacy.Erasure) *ui {
 // may name addresses), escapes what the vendor's receipt names, and refreshes itself
 // until both sides are done.
 func TestErasureStatusFromVendor(t *testing.T) {
-	const token = "0123456789abcdef0123456789abcdef"
+	// A status token as the eraser hands out: 32 hex digits.
+	token := strings.Repeat("0f", 16)
 	at := time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
 	req := "fedcba9876543210fedcba9876543210"
 	device := privacy.DeviceSide{State: privacy.StateCompleted, Done: []string{"database"}, CompletedAt: at}
