@@ -167,7 +167,9 @@ func (o *Outbox) Enqueue(ctx context.Context, kind string, doc json.RawMessage) 
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	o.mu.Lock()
-	dropped, err := o.q.push(ctx, kind, o.cfg.Now(), compact, int64(o.cfg.MaxItems), o.cfg.MaxBytes)
+	// TS-0045 5.7.1.11: the time an item is sent with is the minute it was queued; the
+	// vendor needs no finer one.
+	dropped, err := o.q.push(ctx, kind, o.cfg.Now().UTC().Truncate(time.Minute), compact, int64(o.cfg.MaxItems), o.cfg.MaxBytes)
 	o.mu.Unlock()
 	if err != nil {
 		return err

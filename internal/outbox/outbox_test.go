@@ -352,3 +352,19 @@ func TestResetStartsANewStream(t *testing.T) {
 		t.Fatalf("after reopening: stream %s, queued %d", ob.Stream(), ob.Stats().Queued)
 	}
 }
+
+// TS-0045 5.7.1.11: items carry the minute they were queued, not a precise time.
+func TestItemTimesAreCoarse(t *testing.T) {
+	g := newRig(t, nil)
+	g.clock.mu.Lock()
+	g.clock.now = g.clock.now.Add(17*time.Second + 500*time.Millisecond)
+	g.clock.mu.Unlock()
+	g.enqueue(t, 1, 1)
+	stop := g.run(t)
+	eventually(t, "the drain", func() bool { return g.ob.Stats().Queued == 0 })
+	stop()
+	got := g.cloud.received()
+	if len(got) != 1 || !got[0].Time.Equal(got[0].Time.Truncate(time.Minute)) {
+		t.Fatalf("item time %v, want a whole minute", got[0].Time)
+	}
+}
