@@ -15,6 +15,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"hearth/internal/privacy"
 	"log/slog"
@@ -43,6 +44,8 @@ type Config struct {
 	// SensorsAddr is the broker's address while its socket is open (told to a sensor
 	// when it is paired); nil when unknown.
 	SensorsAddr func() string
+	// ExportEvents returns the signed, hash-chained event log; nil: not offered.
+	ExportEvents func(ctx context.Context) (events.Export, error)
 	// Consents and Eraser are the owner's privacy choices and the deletion of user data.
 	Consents *privacy.ConsentService
 	Eraser   *privacy.Eraser

@@ -101,6 +101,22 @@ func (s *Server) unlockUser(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // listEvents: GET /events.
+// exportEvents: GET /events/export.
+//
+// TS-0045 5.8.1.1: the owner takes the tamper-evident log away and verifies it offline.
+func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, _ *call) error {
+	if s.cfg.ExportEvents == nil {
+		return errNotFound
+	}
+	x, err := s.cfg.ExportEvents(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="hearth-events.json"`)
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
+
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ *call) error {
 	q := events.Query{Limit: 100}
 	if l := r.URL.Query().Get("limit"); l != "" {
@@ -109,6 +125,13 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ *call) err
 	if k := r.URL.Query().Get("kind"); k != "" {
 		q.Kinds = []events.Kind{events.Kind(k)}
 	}
+	if sv := r.URL.Query().Get("severity"); sv != "" {
+		q.Severities = []events.Severity{events.Severity(sv)}
+	}
+	// Times and the cursor were validated against the document already.
+	q.From, _ = time.Parse(time.RFC3339, r.URL.Query().Get("from"))
+	q.To, _ = time.Parse(time.RFC3339, r.URL.Query().Get("to"))
+	q.Before, _ = strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
 	list, err := s.cfg.Events.Events(r.Context(), q)
 	if err != nil {
 		return err

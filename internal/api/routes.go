@@ -51,6 +51,7 @@ func (s *Server) routes() []route {
 		{"DELETE", "/sessions/{id}", auth.PermOwnSession, false, s.revokeSession},
 		{"POST", "/tokens", auth.PermOwnTokens, false, s.createToken},
 		{"GET", "/events", auth.PermViewEvents, false, s.listEvents},
+		{"GET", "/events/export", auth.PermViewEvents, false, s.exportEvents},
 		{"GET", "/openapi.json", auth.PermViewAPI, false, s.getOpenAPI},
 		{"GET", "/settings", auth.PermViewSettings, false, s.getSettings},
 		{"PUT", "/settings", auth.PermChangeSettings, false, s.changeSettings},

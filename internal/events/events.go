@@ -102,6 +102,12 @@ type Query struct {
 	Limit int
 	// Kinds, when non-empty, keeps only these kinds.
 	Kinds []Kind
+	// Severities, when non-empty, keeps only these severities.
+	Severities []Severity
+	// From and To, when set, keep events with From <= time < To.
+	From, To time.Time
+	// Before, when positive, keeps events with an ID below it (paging).
+	Before int64
 }
 
 // Log is a Publisher whose events can be read back.

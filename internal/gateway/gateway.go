@@ -246,7 +246,7 @@ func (m *Main) buildServer(ctx context.Context) error {
 		return err
 	}
 	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.events, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr,
-		Consents: m.consents, Eraser: m.eraser, Device: api.Device{
+		Consents: m.consents, Eraser: m.eraser, ExportEvents: m.exportEvents, Device: api.Device{
 			Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
 			FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
 		}})
@@ -394,7 +394,17 @@ func (m *Main) writeReady() error {
 	return atomicfile.Write(m.cfg.ReadyFile, append(b, '\n'), 0o644)
 }
 
-// janitor prunes expired sessions and stale lock states.
+// exportEvents is the signed event log for the owner.
+func (m *Main) exportEvents(ctx context.Context) (events.Export, error) {
+	id := m.identity()
+	return m.evlog.Export(ctx, id.Signer, id.Info.Serial, id.Chain, m.now())
+}
+
+// janitor prunes expired sessions and stale lock states, and signs the event log's
+// head every ten minutes.
+//
+// TS-0045 5.8.1.1: the device vouches for its log periodically, so entries altered
+// later are told apart from what it signed.
 func (m *Main) janitor(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -405,6 +415,9 @@ func (m *Main) janitor(ctx context.Context) {
 		case <-t.C:
 			if err := m.auth.Prune(ctx); err != nil {
 				m.log.Warn("prune failed", "err", err)
+			}
+			if err := m.evlog.SignHead(ctx, m.identity().Signer, m.now()); err != nil {
+				m.log.Warn("event log head not signed", "err", err)
 			}
 		}
 	}

@@ -40,7 +40,7 @@ func (d *DB) AddConsent(ctx context.Context, c privacy.Consent) error {
 // userTables are the tables holding user data, children before parents; everything
 // the gateway keeps about its users and their choices. The schema version
 // (user_version) is all that stays.
-var userTables = []string{"trusted_clients", "sessions", "lock_states", "users", "events", "settings", "sensors", "consents"}
+var userTables = []string{"trusted_clients", "sessions", "lock_states", "users", "events", "event_heads", "settings", "sensors", "consents"}
 
 // EraseUserData deletes every row of user data in one transaction, then rewrites the
 // file (VACUUM) and empties the write-ahead log, so the deleted rows leave no copy in
@@ -49,6 +49,10 @@ var userTables = []string{"trusted_clients", "sessions", "lock_states", "users",
 //
 // TS-0045 5.7.1.4: deleting user data is complete, not a flag.
 func (d *DB) EraseUserData(ctx context.Context) error {
+	// The event log starts a new chain.
+	d.evMu.Lock()
+	defer d.evMu.Unlock()
+	d.head = nil
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)

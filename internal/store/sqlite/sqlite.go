@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"hearth/internal/store/sqlitefile"
@@ -26,6 +27,10 @@ type DB struct {
 	maxEvents int
 	// fields, when set, seals password hashes before they are written.
 	fields FieldSealer
+	// evMu serialises appends to the event log's hash chain; head is the last entry's
+	// hash (nil: not loaded yet).
+	evMu sync.Mutex
+	head []byte
 }
 
 // FieldSealer seals values bound to an associated-data string (keystore.FieldSealer).
@@ -128,13 +133,28 @@ var migrations = []string{
 		time INTEGER NOT NULL,
 		username TEXT NOT NULL
 	);`,
+	// The event log's hash chain: each entry's hash and the hash before it (kept for
+	// the first entry left after the oldest were pruned), and the heads the device
+	// signed. Entries from before this version are chained once, at the next open.
+	`ALTER TABLE events ADD COLUMN prev BLOB NOT NULL DEFAULT x'';
+	ALTER TABLE events ADD COLUMN hash BLOB NOT NULL DEFAULT x'';
+	CREATE TABLE event_heads (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		first_id INTEGER NOT NULL,
+		first_prev BLOB NOT NULL,
+		last_id INTEGER NOT NULL,
+		last_hash BLOB NOT NULL,
+		count INTEGER NOT NULL,
+		time INTEGER NOT NULL,
+		signature TEXT NOT NULL
+	);`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {
 	if err := sqlitefile.Migrate(ctx, d.db, migrations); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return d.chainUnchained(ctx)
 }
 
 // Times are stored as Unix nanoseconds (UTC); zero time is 0.
