@@ -1,0 +1,30 @@
+// Package fleet checks the telemetry a vendor's fleet of gateways sends for security
+// anomalies: brute-force login campaigns, lockout storms, tampered devices.
+//
+// The core is pure: [Aggregator] turns a device's stored documents (hourly summaries
+// and security events) into daily counts per metric, and [Detect] scores one day of a
+// fleet's counts against two robust baselines, the device's own previous days and the
+// whole fleet on the same day, with thresholds kept as data ([Thresholds]). Nothing here
+// reads files, clocks or the network; internal/cloud does the I/O.
+//
+// Statistics: a baseline is the median and the median absolute deviation (MAD) of the
+// counts; a value's robust z-score is 0.6745·(x−median)/max(MAD, floor). A handful of
+// days of zero failures has MAD 0; the floor keeps such a baseline from turning one
+// failure into an infinite score, and the per-metric absolute minimum keeps small
+// counts from ever being flagged.
+//
+// Threat model: the devices are the vendor's own but may be attacked (password guessing
+// against their login, a campaign against the whole fleet) or tampered with (altered
+// firmware, refused updates). A compromised device may also lie in its telemetry: it
+// can hide its own anomaly (the detector cannot see what is not reported) or inflate its
+// counts, which only flags itself; a device's counts never lower another device's
+// score except through the fleet median, which needs more than half the active devices
+// to move. Parsers accept any bytes without panicking and ignore what they do not know.
+// Known blind spot: a campaign reaching more than half of the fleet on one day raises
+// the fleet median and hides its devices from the fleet test; the device baselines
+// still see them but both tests must agree.
+//
+// Concurrency: the functions hold no state; an Aggregator is used by one goroutine.
+//
+// TS-0045 5.8.1.2 (telemetry checked for security anomalies).
+package fleet
