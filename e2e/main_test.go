@@ -22,8 +22,8 @@ var bin struct {
 	// hearthd110 is the release build stamped 1.1.0, the update the update tests install;
 	// launcher is hearth-launcher.
 	hearthd110, launcher string
-	// sensor is hearth-sensor.
-	sensor string
+	// sensor is hearth-sensor; ts0045 the assessor.
+	sensor, ts0045 string
 }
 
 func TestMain(m *testing.M) {
@@ -49,6 +49,7 @@ func setup(m *testing.M) (int, error) {
 	bin.hearthd110 = filepath.Join(dir, "hearthd-1.1.0")
 	bin.launcher = filepath.Join(dir, "hearth-launcher")
 	bin.sensor = filepath.Join(dir, "hearth-sensor")
+	bin.ts0045 = filepath.Join(dir, "ts0045")
 	builds := []struct {
 		out, pkg string
 		env      []string
@@ -62,6 +63,7 @@ func setup(m *testing.M) (int, error) {
 		{bin.cloud, "./cmd/hearth-cloud", nil, nil},
 		{bin.demo, "./cmd/hearth-demo", nil, nil},
 		{bin.sensor, "./cmd/hearth-sensor", nil, nil},
+		{bin.ts0045, "./cmd/ts0045", nil, nil},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(builds))

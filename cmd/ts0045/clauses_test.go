@@ -202,3 +202,12 @@ func TestClausesErrors(t *testing.T) {
 		t.Errorf("--conditions 0 error %v does not wrap ErrInvalidCondition", err)
 	}
 }
+
+func TestVerifyEventsNeedsRootAndFile(t *testing.T) {
+	if _, err := runArgs(t, "verify-events", "x.json"); err == nil || !strings.Contains(err.Error(), "--root") {
+		t.Fatalf("without --root: %v", err)
+	}
+	if _, err := runArgs(t, "verify-events", "--root", "/nonexistent.crt", "x.json"); err == nil {
+		t.Fatal("missing root file accepted")
+	}
+}

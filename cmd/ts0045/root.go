@@ -31,6 +31,6 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())
 	})
-	root.AddCommand(newClausesCmd())
+	root.AddCommand(newClausesCmd(), newVerifyEventsCmd())
 	return root
 }
