@@ -124,6 +124,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/privacy/export", s.export)
 	mux.HandleFunc("GET /v1/privacy/processing", s.processingJSON)
 	mux.HandleFunc("GET /privacy/processing", s.processingHTML)
+	mux.HandleFunc("GET /v1/fleet/anomalies", s.fleetJSON)
+	mux.HandleFunc("GET /fleet/anomalies", s.fleetHTML)
 	mux.Handle("GET /tuf/", TUFHandler(s.cfg.VendorDir))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such service")
