@@ -34,6 +34,8 @@ type updRig struct {
 	c        *http.Client
 	launcher *exec.Cmd
 	done     chan error
+	// args are passed on to hearthd after the rig's own.
+	args []string
 }
 
 const updOwnerPassword = "my own update passphrase"
@@ -109,8 +111,8 @@ func waitAddr(t *testing.T, path, field string, exited chan error) string {
 func (g *updRig) start() {
 	g.t.Helper()
 	os.Remove(g.ready)
-	g.launcher = exec.Command(bin.launcher, "--data", g.data, "--ready-file", g.ready, "--health-timeout", "30s", "--",
-		"--https-addr", "127.0.0.1:0", "--cloud-url", g.cloudURL)
+	g.launcher = exec.Command(bin.launcher, append([]string{"--data", g.data, "--ready-file", g.ready, "--health-timeout", "30s", "--",
+		"--https-addr", "127.0.0.1:0", "--cloud-url", g.cloudURL}, g.args...)...)
 	g.launcher.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := g.launcher.Start(); err != nil {
 		g.t.Fatal(err)

@@ -64,6 +64,10 @@ const (
 	ErasureConfirmed Kind = "privacy.erasure_confirmed"
 	// GatewayCrashed: the previous run ended in a crash.
 	GatewayCrashed Kind = "gateway.crashed"
+	// IntegrityViolation: an installed program no longer matches its signed release
+	// metadata; IntegrityRestored: every installed program matches again.
+	IntegrityViolation Kind = "integrity.violation"
+	IntegrityRestored  Kind = "integrity.restored"
 )
 
 // Severity grades an event for display and alerting.

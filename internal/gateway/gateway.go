@@ -61,6 +61,9 @@ type Config struct {
 	// TPM is the TPM 2.0 that wraps the keystore's data key (a device such as
 	// /dev/tpmrm0, or a swtpm socket); empty means the keystore uses its host key.
 	TPM string
+	// IntegrityInterval is how often the installed programs are checked against their
+	// signed release metadata; zero means DefaultIntegrityInterval.
+	IntegrityInterval time.Duration
 	// CloudURL is the vendor services (https://host:port); empty means none: the device
 	// works locally and does not renew its certificates.
 	CloudURL string
@@ -81,6 +84,9 @@ const DefaultHTTPSAddr = ":8443"
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("gateway: data directory is required")
+	}
+	if c.IntegrityInterval != 0 && c.IntegrityInterval < MinIntegrityInterval {
+		return fmt.Errorf("gateway: integrity check interval must be at least %s", MinIntegrityInterval)
 	}
 	if c.InsecureUnlimitedSensorRate {
 		if err := buildinfo.RefuseInsecure("--insecure-unlimited-sensor-rate"); err != nil {
@@ -115,6 +121,8 @@ type Main struct {
 	consents *privacy.ConsentService
 	eraser   *privacy.Eraser
 	backupMu sync.Mutex // one backup run at a time
+	// integrity watches the installed programs.
+	integrity integrityMonitor
 	// updates is nil when the device has no A/B slots or no vendor services.
 	updates *update.Scheduler
 	restart chan struct{}
@@ -142,6 +150,7 @@ func New(ctx context.Context, cfg Config) (*Main, error) {
 		return nil, errors.New("gateway: release builds run only in FIPS 140-3 mode (GODEBUG=fips140=on)")
 	}
 	m := &Main{cfg: cfg, log: cfg.Log, restart: make(chan struct{}, 1)}
+	m.integrity.m = m
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -295,6 +304,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	go m.eraser.Run(ctx)
 	m.collectCrashes(ctx)
+	every := m.cfg.IntegrityInterval
+	if every == 0 {
+		every = DefaultIntegrityInterval
+	}
+	go m.integrity.run(ctx, every)
 	octx, stopOutbox := context.WithCancel(ctx)
 	outboxDone := make(chan struct{})
 	go func() {

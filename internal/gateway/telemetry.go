@@ -64,7 +64,7 @@ func (m *Main) openOutbox() error {
 		return err
 	}
 	ob, err := outbox.Open(filepath.Join(m.cfg.DataDir, OutboxFile), outbox.Config{
-		Sender: outbox.NewHTTPSender(client, strings.TrimSuffix(m.cfg.CloudURL, "/")+"/v1/telemetry"), Allowed: m.consents.AllowedKind, Log: m.log, Now: m.cfg.Now})
+		Sender: outbox.NewHTTPSender(client, strings.TrimSuffix(m.cfg.CloudURL, "/")+"/v1/telemetry"), Allowed: m.allowedKind, Log: m.log, Now: m.cfg.Now})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -114,4 +114,10 @@ func (m *Main) queueSummary(ctx context.Context) {
 	if err := m.outbox.Enqueue(ctx, outbox.KindTelemetry, doc); err != nil && !errors.Is(err, outbox.ErrNotAllowed) {
 		m.log.Warn("telemetry summary not queued", "err", err)
 	}
+}
+
+// allowedKind is the outbox's consent check: the owner's consent for the kind's purpose,
+// narrowed to security notifications while an integrity violation stands.
+func (m *Main) allowedKind(kind string) bool {
+	return m.consents.AllowedKind(kind) && m.integrity.allowKind(kind)
 }
