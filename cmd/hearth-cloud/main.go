@@ -11,6 +11,9 @@
 //	hearth-cloud rollout | releases | bundle | rotate-key | tuf-init
 //	                                                manage rollouts, list releases, make an
 //	                                                offline bundle, rotate TUF keys
+//	hearth-cloud fleet scan --dir V [--day YYYY-MM-DD] | fleet token --dir V
+//	                                                check the fleet's telemetry for security
+//	                                                anomalies; make the operator token
 //
 // init and provision are offline tools: they read the vendor's signing keys and are run
 // on the vendor's secured provisioning host, never on a device. serve holds only online

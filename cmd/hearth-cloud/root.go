@@ -12,6 +12,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newInit(), newProvision(), newServe(),
-		newTUFInit(), newRelease(), newRollout(), newReleases(), newBundle(), newRotateKey())
+		newTUFInit(), newRelease(), newRollout(), newReleases(), newBundle(), newRotateKey(), newFleet())
 	return root
 }
