@@ -100,9 +100,25 @@ func (m *Main) runOutbox(ctx context.Context) {
 	}
 }
 
-// queueSummary queues the hourly telemetry summary: the firmware version and how many
-// sensors of each model are paired, and in which state. No names, no readings, no
-// addresses.
+// summaryCounts are the security counts of the hourly summary: each name and the event
+// kinds it counts.
+var summaryCounts = []struct {
+	name  string
+	kinds []events.Kind
+}{
+	{"login_failed", []events.Kind{events.LoginFailed}},
+	{"account_locked", []events.Kind{events.AccountLocked}},
+	{"update_refused", []events.Kind{events.FirmwareRejected, events.UpdateFailed}},
+	{"integrity_violation", []events.Kind{events.IntegrityViolation}},
+	{"sensor_refused", []events.Kind{events.SensorConnectRefused, events.SensorPlaintextRefused}},
+}
+
+// queueSummary queues the hourly telemetry summary: the firmware version, how many
+// sensors of each model are paired and in which state, and how many security events of
+// a few kinds the last hour had (for the vendor's fleet anomaly checks). No names, no
+// readings, no addresses.
+//
+// TS-0045 5.7.1.11: counts, not the events' details.
 func (m *Main) queueSummary(ctx context.Context) {
 	counts := map[string]int{}
 	if s := m.sensorsOrNil(); s != nil {
@@ -110,7 +126,17 @@ func (m *Main) queueSummary(ctx context.Context) {
 			counts[v.Model+"/"+string(v.State)]++
 		}
 	}
-	doc, _ := json.Marshal(map[string]any{"firmware": buildinfo.Version(), "sensors": counts})
+	byKind, err := m.evlog.Counts(ctx, m.now().Add(-summaryEvery))
+	if err != nil {
+		m.log.Warn("telemetry summary: event counts", "err", err)
+	}
+	sec := map[string]int{}
+	for _, c := range summaryCounts {
+		for _, k := range c.kinds {
+			sec[c.name] += byKind[k]
+		}
+	}
+	doc, _ := json.Marshal(map[string]any{"firmware": buildinfo.Version(), "sensors": counts, "counts": sec})
 	if err := m.outbox.Enqueue(ctx, outbox.KindTelemetry, doc); err != nil && !errors.Is(err, outbox.ErrNotAllowed) {
 		m.log.Warn("telemetry summary not queued", "err", err)
 	}

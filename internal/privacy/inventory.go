@@ -134,13 +134,13 @@ var Inventory = []Category{
 	{
 		ID: "telemetry", Class: Personal, UserData: true, Consent: PurposeTelemetry,
 		Name:       Text{"Telemetry: device summary", "遙測：裝置摘要"},
-		Fields:     Text{"Once an hour: the firmware version and how many sensors of each model are paired and in which state. Sent under a random pseudonym, not the serial number; no names, no readings, no addresses.", "每小時一次：韌體版本，以及各型號已配對的感測器數量與狀態。以隨機假名傳送，不含序號；不含名稱、讀數或位址。"},
-		Purpose:    Text{"Knowing which firmware and sensors are in use, to plan updates and support.", "了解使用中的韌體與感測器，以規劃更新與支援。"},
+		Fields:     Text{"Once an hour: the firmware version, how many sensors of each model are paired and in which state, and how many failed sign-ins, lockouts, refused updates, integrity violations and refused sensor connections the hour had. Sent under a random pseudonym, not the serial number; no names, no readings, no addresses.", "每小時一次：韌體版本、各型號已配對的感測器數量與狀態，以及該小時的登入失敗、帳號鎖定、被拒絕的更新、完整性異常與被拒絕的感測器連線次數。以隨機假名傳送，不含序號；不含名稱、讀數或位址。"},
+		Purpose:    Text{"Knowing which firmware and sensors are in use, to plan updates and support; noticing attacks across the fleet.", "了解使用中的韌體與感測器，以規劃更新與支援；察覺針對整批裝置的攻擊。"},
 		Retention:  Text{"On the gateway until sent (at most 10,000 documents); at the vendor 13 months.", "閘道器上保存至傳送為止（最多 10,000 份）；廠商保存 13 個月。"},
 		Location:   Text{"Gateway (queue) and vendor.", "閘道器（佇列）與廠商。"},
 		Recipients: Text{"The vendor only. Never sold, never shared with advertisers.", "僅廠商。不會出售，也不會分享給廣告商。"},
 		Stores:     []string{"outbox.db:items", "outbox.db:meta"},
-		Sends:      KindTelemetry, SendFields: []string{"firmware", "sensors"},
+		Sends:      KindTelemetry, SendFields: []string{"firmware", "sensors", "counts"},
 	},
 	{
 		ID: "telemetry_events", Class: Personal, UserData: true, Consent: PurposeTelemetry,

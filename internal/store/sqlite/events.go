@@ -298,3 +298,22 @@ func (l *EventLog) Events(ctx context.Context, q events.Query) ([]events.Event, 
 	}
 	return out, rows.Err()
 }
+
+// Counts returns how many events of each kind happened at or after from.
+func (l *EventLog) Counts(ctx context.Context, from time.Time) (map[events.Kind]int, error) {
+	rows, err := l.DB.db.QueryContext(ctx, `SELECT kind, count(*) FROM events WHERE time >= ? GROUP BY kind`, ts(from))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[events.Kind]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[events.Kind(k)] = n
+	}
+	return out, rows.Err()
+}
