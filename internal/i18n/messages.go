@@ -124,6 +124,8 @@ var messages = []entry{
 	{Key: "events.what", EN: "Event", ZH: "事件"},
 	{Key: "events.user", EN: "Account", ZH: "帳號"},
 	{Key: "events.from", EN: "From", ZH: "來源"},
+	{Key: "events.export", EN: "Download the signed event log", ZH: "下載已簽署的事件紀錄"},
+	{Key: "events.export.hint", EN: "Check it anywhere with: ts0045 verify-events --root root-ca.crt hearth-events.json", ZH: "可在任何電腦上以此指令檢查：ts0045 verify-events --root root-ca.crt hearth-events.json"},
 	{Key: "events.none", EN: "No events yet.", ZH: "尚無事件。"},
 	{Key: "event.login.succeeded", EN: "Signed in", ZH: "登入成功"},
 	{Key: "event.login.failed", EN: "Failed sign-in", ZH: "登入失敗"},
