@@ -1,4 +1,4 @@
-// Command fleet measures the vendor's fleet anomaly detection (TS-0045 5.8.1.2):
+// Command fleet measures the vendor's fleet anomaly detection (item 5.8.1.2 of TS-0045):
 // scoring one day of a simulated fleet (default 100,000 devices) against 14 days of
 // history, with a brute-force campaign against 5% of the devices on the scored day, and
 // optionally the whole scan from stored telemetry files (cloud.ScanFleet: read every
