@@ -148,7 +148,7 @@ func New(cfg Config) (*Alerter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Alerter{cfg: cfg, db: d, http: client, wake: make(chan struct{}, 1), settings: cfg.Settings}, nil
+	return &Alerter{cfg: cfg, db: d, http: client, wake: make(chan struct{}, 1), settings: cfg.Settings.clone()}, nil
 }
 
 // Close closes the database.
@@ -157,11 +157,12 @@ func (a *Alerter) Close() error {
 	return a.db.close()
 }
 
-// Settings returns the current settings (with secrets: use Redacted for display).
+// Settings returns a copy of the current settings (with secrets: use Redacted for
+// display).
 func (a *Alerter) Settings() Settings {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return a.settings
+	return a.settings.clone()
 }
 
 // SetSettings validates and applies new settings. Alerts already raised keep their
@@ -172,7 +173,7 @@ func (a *Alerter) SetSettings(s Settings) error {
 		return err
 	}
 	a.mu.Lock()
-	a.settings = s
+	a.settings = s.clone()
 	a.mu.Unlock()
 	a.Wake()
 	return nil

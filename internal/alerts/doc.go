@@ -26,8 +26,14 @@
 // and remote address fields are never sent off the device by this package. Secrets
 // (webhook secrets, the SMTP password) print as REDACTED.
 //
+// On disk (Config.Path, one SQLite file): table alerts (id, event_id, the minimised event
+// as JSON, created, ui, read) and table deliveries (alert_id, channel, target, state,
+// attempts, last_error, last_attempt, next_attempt, done), one row per alert, channel
+// and target (the webhook's ID, empty for the other channels).
+//
 // Concurrency: Publish, List, Unread, MarkRead and SetSettings may be called from any
-// goroutine while one Run loop delivers.
+// goroutine while one Run loop delivers. Run delivers to different targets in parallel
+// and to one target in order.
 //
 // TS-0045 5.8.1.1: an unauthorized software change detected by the product (an integrity
 // violation, a refused firmware image) is reported to the user.

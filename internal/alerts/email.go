@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net"
+	"net/netip"
 	"net/smtp"
 	"net/textproto"
 	"time"
@@ -61,7 +62,7 @@ func (a *Alerter) smtpSend(ctx context.Context, spec *EmailSpec, msg []byte) err
 		return err
 	}
 	defer c.Close()
-	if err := c.Hello("hearth"); err != nil {
+	if err := c.Hello(heloName(conn.LocalAddr())); err != nil {
 		return err
 	}
 	// TS-0045 5.4.2.1: the alert and the relay password travel only under TLS.
@@ -143,4 +144,18 @@ func body(e events.Event, link string) string {
 		fmt.Fprintf(&b, "詳情請見閘道器網頁介面：%s\r\n", link)
 	}
 	return b.String()
+}
+
+// heloName is the EHLO argument: the address literal of the local end (RFC 5321
+// 4.1.3), which relays that refuse a bare host name accept.
+func heloName(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	switch {
+	case err != nil:
+		return "localhost"
+	case ap.Addr().Unmap().Is4():
+		return "[" + ap.Addr().Unmap().String() + "]"
+	default:
+		return "[IPv6:" + ap.Addr().WithZone("").String() + "]"
+	}
 }

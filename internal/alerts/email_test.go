@@ -37,7 +37,7 @@ func TestEmailDeliveredWithSTARTTLS(t *testing.T) {
 		t.Fatalf("%d messages", len(msgs))
 	}
 	m := msgs[0]
-	if !m.TLS || m.User != "hearth" || m.From != "hearth@example.com" || len(m.To) != 2 || m.To[1] != "second@example.com" {
+	if !m.TLS || m.User != "hearth" || m.Helo != "[127.0.0.1]" || m.From != "hearth@example.com" || len(m.To) != 2 || m.To[1] != "second@example.com" {
 		t.Fatalf("message envelope %+v", m)
 	}
 	head, rawBody, ok := bytes.Cut(m.Data, []byte("\r\n\r\n"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -45,11 +46,9 @@ func (a *Alerter) step(ctx context.Context) (d time.Duration, idle bool) {
 		a.cfg.Log.Error("alert queue", "err", err)
 		return a.cfg.Policy.Delay(1), false
 	}
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			return 0, false
-		}
-		a.attempt(ctx, j)
+	a.attemptAll(ctx, jobs)
+	if ctx.Err() != nil {
+		return 0, false
 	}
 	if len(jobs) == batchLimit {
 		return 0, false
@@ -63,6 +62,36 @@ func (a *Alerter) step(ctx context.Context) (d time.Duration, idle bool) {
 		return 0, true
 	}
 	return max(0, next.Sub(a.cfg.Now())), false
+}
+
+// attemptAll makes the attempts, one goroutine per channel and target (so a receiver
+// that hangs until the timeout delays only its own alerts), in order within each.
+func (a *Alerter) attemptAll(ctx context.Context, jobs []job) {
+	type key struct {
+		c Channel
+		t string
+	}
+	groups := map[key][]job{}
+	var order []key
+	for _, j := range jobs {
+		k := key{j.channel, j.target}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], j)
+	}
+	var wg sync.WaitGroup
+	for _, k := range order {
+		wg.Go(func() {
+			for _, j := range groups[k] {
+				if ctx.Err() != nil {
+					return
+				}
+				a.attempt(ctx, j)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // attempt delivers one alert through one channel and records the outcome.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -165,18 +166,32 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// Redacted returns a copy for display: webhook secrets and the SMTP password removed.
-func (s Settings) Redacted() Settings {
-	out := Settings{Rules: s.Rules}
+// clone copies s deeply, so that the caller's slices are not shared.
+func (s Settings) clone() Settings {
+	out := Settings{}
+	for _, r := range s.Rules {
+		out.Rules = append(out.Rules, Rule{Kinds: slices.Clone(r.Kinds), Channels: slices.Clone(r.Channels)})
+	}
 	for _, w := range s.Webhooks {
-		w.Secret = nil
+		w.Secret = slices.Clone(w.Secret)
 		out.Webhooks = append(out.Webhooks, w)
 	}
 	if s.Email != nil {
 		e := *s.Email
-		e.To = append([]string(nil), e.To...)
-		e.Password = ""
+		e.To = slices.Clone(e.To)
 		out.Email = &e
+	}
+	return out
+}
+
+// Redacted returns a copy for display: webhook secrets and the SMTP password removed.
+func (s Settings) Redacted() Settings {
+	out := s.clone()
+	for i := range out.Webhooks {
+		out.Webhooks[i].Secret = nil
+	}
+	if out.Email != nil {
+		out.Email.Password = ""
 	}
 	return out
 }

@@ -37,13 +37,14 @@ func newHTTPClient(roots *x509.CertPool, timeout time.Duration) (*http.Client, e
 		return nil, err
 	}
 	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
-		TLSClientConfig:       tc,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConns:          4,
-		IdleConnTimeout:       time.Minute,
-		ForceAttemptHTTP2:     true,
+		DialContext:            (&net.Dialer{Timeout: timeout}).DialContext,
+		TLSClientConfig:        tc,
+		TLSHandshakeTimeout:    timeout,
+		ResponseHeaderTimeout:  timeout,
+		MaxResponseHeaderBytes: maxResponseBytes,
+		MaxIdleConns:           4,
+		IdleConnTimeout:        time.Minute,
+		ForceAttemptHTTP2:      true,
 	}
 	return &http.Client{
 		Transport: tr,

@@ -24,6 +24,7 @@ type Message struct {
 	Data []byte // as received, dot-unstuffed, with CRLF line ends
 	TLS  bool   // whether the session had switched to TLS
 	User string // the AUTH PLAIN identity, if any
+	Helo string // the EHLO or HELO argument
 }
 
 // SMTPServer is a running test server.
@@ -106,6 +107,7 @@ type session struct {
 	tp    *textproto.Conn
 	isTLS bool
 	user  string
+	helo  string
 	msg   *Message
 }
 
@@ -138,6 +140,7 @@ func (ss *session) reply(code int, lines ...string) {
 func (ss *session) handle(verb, arg string) bool {
 	switch verb {
 	case "EHLO", "HELO":
+		ss.helo = arg
 		ext := []string{"hearth-test"}
 		if ss.s.tls != nil && !ss.isTLS {
 			ext = append(ext, "STARTTLS")
@@ -217,7 +220,7 @@ func (ss *session) mail(arg string) {
 	case ss.s.user != "" && ss.user == "":
 		ss.reply(530, "authentication required")
 	default:
-		ss.msg = &Message{From: from, TLS: ss.isTLS, User: ss.user}
+		ss.msg = &Message{From: from, TLS: ss.isTLS, User: ss.user, Helo: ss.helo}
 		ss.reply(250, "ok")
 	}
 }
