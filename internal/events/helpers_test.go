@@ -12,7 +12,7 @@ func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
 func hexEncode(b []byte) string          { return hex.EncodeToString(b) }
 
 // openRaw opens the database file directly, as someone with the disk would.
-func openRaw(t *testing.T, path string) *sql.DB {
+func openRaw(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
