@@ -206,9 +206,13 @@ func (a *Alerter) Raise(ctx context.Context, e events.Event) (int64, error) {
 		return 0, nil
 	}
 	e = minimise(e)
+	now := a.cfg.Now().UTC()
+	if e.Time.IsZero() {
+		e.Time = now
+	}
 	// The alert is stored even when the caller's request ends meanwhile.
 	ctx = context.WithoutCancel(ctx)
-	id, dropped, err := a.db.insert(ctx, e, a.cfg.Now().UTC(), ui, targets, a.cfg.MaxAlerts)
+	id, dropped, err := a.db.insert(ctx, e, now, ui, targets, a.cfg.MaxAlerts)
 	if err != nil {
 		return 0, err
 	}

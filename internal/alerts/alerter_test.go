@@ -50,6 +50,7 @@ func TestQueueSurvivesReopen(t *testing.T) {
 	if err := g.a.MarkRead(t.Context(), id1); err != nil {
 		t.Fatal(err)
 	}
+	stream := g.a.db.stream
 	if err := g.a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +59,9 @@ func TestQueueSurvivesReopen(t *testing.T) {
 	}
 
 	g.open(t)
+	if g.a.db.stream != stream {
+		t.Fatalf("stream %q after reopening, was %q", g.a.db.stream, stream)
+	}
 	list, err := g.a.List(t.Context(), 10)
 	if err != nil {
 		t.Fatal(err)

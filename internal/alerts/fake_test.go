@@ -243,3 +243,18 @@ func newPlainReceiver(t *testing.T, mu *sync.Mutex, got *http.Header) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// newHandlerServer is an HTTPS server on loopback with cert running h; it returns the URL.
+func newHandlerServer(t *testing.T, cert tlstest.Cert, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	cfg, err := tlspolicy.Server(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert.TLS, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Certificates = []tls.Certificate{cert.TLS}
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

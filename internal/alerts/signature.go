@@ -14,6 +14,8 @@ import (
 //
 //	Hearth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
 //
+// The HMAC key is the webhook's 32 secret bytes (shown to the owner, and stored in the
+// settings JSON, as 64 hex digits: decode them, do not key with the hex text).
 // A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares
 // it in constant time, and refuses a timestamp outside its tolerance (replays). Several
 // v1 entries may appear (a receiver accepts any that matches), for key rotation.

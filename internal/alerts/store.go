@@ -2,7 +2,9 @@ package alerts
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,7 +57,14 @@ type Delivery struct {
 //
 // TS-0045 5.6.1.1: opened by sqlitefile (WAL, synchronous=FULL), so an alert Publish
 // stored survives power loss and is delivered after the restart.
-type db struct{ sql *sql.DB }
+//
+// The stream id is drawn once when the file is created: webhook receivers see alert ids
+// "<stream>-<n>", so a gateway whose queue was wiped (a factory reset) does not repeat
+// ids a receiver has already seen and discards as duplicates.
+type db struct {
+	sql    *sql.DB
+	stream string
+}
 
 var schema = []string{
 	`CREATE TABLE alerts (
@@ -78,7 +87,8 @@ var schema = []string{
 		done INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (alert_id, channel, target)
 	);
-	CREATE INDEX deliveries_due ON deliveries(state, next_attempt);`,
+	CREATE INDEX deliveries_due ON deliveries(state, next_attempt);
+	CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`,
 }
 
 func openDB(ctx context.Context, path string) (*db, error) {
@@ -92,7 +102,24 @@ func openDB(ctx context.Context, path string) (*db, error) {
 		s.Close()
 		return nil, fmt.Errorf("open alerts: %w", err)
 	}
-	return &db{sql: s}, nil
+	d := &db{sql: s}
+	if err := d.loadStream(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open alerts: %w", err)
+	}
+	return d, nil
+}
+
+func (d *db) loadStream(ctx context.Context) error {
+	err := d.sql.QueryRowContext(ctx, "SELECT v FROM meta WHERE k = 'stream'").Scan(&d.stream)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	d.stream = hex.EncodeToString(b)
+	_, err = d.sql.ExecContext(ctx, "INSERT INTO meta(k, v) VALUES ('stream', ?)", d.stream)
+	return err
 }
 
 func (d *db) close() error { return d.sql.Close() }

@@ -19,9 +19,9 @@ const maxResponseBytes = 16 << 10
 
 // Payload is the JSON body of a webhook request.
 type Payload struct {
-	// ID is the alert's id on this gateway: the same for every retry of one alert, so a
-	// receiver can discard duplicates.
-	ID       int64           `json:"id"`
+	// ID is "<stream>-<alert id>": the same for every retry of one alert, so a receiver
+	// can discard duplicates, and not reused after the gateway's queue was wiped.
+	ID       string          `json:"id"`
 	Time     time.Time       `json:"time"` // the event's
 	Kind     events.Kind     `json:"kind"`
 	Severity events.Severity `json:"severity"`
@@ -58,7 +58,7 @@ func newHTTPClient(roots *x509.CertPool, timeout time.Duration) (*http.Client, e
 // payload builds the webhook body of j.
 func (a *Alerter) payload(j job) ([]byte, error) {
 	e := j.event
-	return json.Marshal(Payload{ID: j.alert, Time: e.Time.UTC(), Kind: e.Kind, Severity: e.Severity, Device: a.cfg.Device, Summary: summary(e)})
+	return json.Marshal(Payload{ID: fmt.Sprintf("%s-%d", a.db.stream, j.alert), Time: e.Time.UTC(), Kind: e.Kind, Severity: e.Severity, Device: a.cfg.Device, Summary: summary(e)})
 }
 
 // postWebhook makes one signed request. 2xx is delivered; 4xx other than 408 and 429 is

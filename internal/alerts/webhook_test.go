@@ -3,6 +3,7 @@ package alerts
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -56,7 +57,7 @@ func TestWebhookDeliveredSigned(t *testing.T) {
 	if err := json.Unmarshal(r.body, &p); err != nil {
 		t.Fatal(err)
 	}
-	if p["kind"] != "integrity.violation" || p["severity"] != "critical" || p["id"] != float64(id) ||
+	if p["kind"] != "integrity.violation" || p["severity"] != "critical" || p["id"] != fmt.Sprintf("%s-%d", g.a.db.stream, id) || len(g.a.db.stream) != 16 ||
 		p["time"] != "2026-03-01T11:59:00Z" || !strings.Contains(p["summary"].(string), "slot B") {
 		t.Fatalf("payload %s", r.body)
 	}
@@ -192,4 +193,91 @@ func TestWebhookRefusesHTTP(t *testing.T) {
 	if got.Get(SignatureHeader) == "" {
 		t.Fatal("request over http was not signed")
 	}
+}
+
+// A redirect is not followed: the alert goes only where the owner said.
+func TestWebhookNoRedirect(t *testing.T) {
+	g := newRig(t, func(c *Config) { c.GiveUp = 2 * time.Hour })
+	elsewhere := newReceiver(t, g.cert)
+	redirector := newHandlerServer(t, g.cert, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.srv.URL, http.StatusTemporaryRedirect)
+	})
+	withWebhook(t, redirector, false)(&g.cfg)
+	if err := g.a.SetSettings(g.cfg.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.run(t)
+	id := g.raise(t, events.AccountLocked)
+	d := g.settled(t, id, Webhook)
+	if d.State != Failed || !strings.Contains(d.LastError, "307") {
+		t.Fatalf("delivery %+v", d)
+	}
+	if n := len(elsewhere.requests()); n != 0 {
+		t.Fatalf("redirect followed: %d requests", n)
+	}
+}
+
+// A receiver that does not answer within the timeout costs one attempt, retried.
+func TestWebhookTimeout(t *testing.T) {
+	g := newRig(t, func(c *Config) { c.Timeout = 200 * time.Millisecond })
+	var mu sync.Mutex
+	calls := 0
+	url := newHandlerServer(t, g.cert, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			<-r.Context().Done() // hang until the client gives up
+		}
+	})
+	withWebhook(t, url, false)(&g.cfg)
+	if err := g.a.SetSettings(g.cfg.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.run(t)
+	id := g.raise(t, events.AccountLocked)
+	if d := g.settled(t, id, Webhook); d.State != Delivered || d.Attempts != 2 {
+		t.Fatalf("delivery %+v", d)
+	}
+}
+
+// A receiver that hangs delays only its own deliveries: e-mail and the other webhook
+// go out meanwhile.
+func TestWebhookHangDoesNotBlockOthers(t *testing.T) {
+	g := newRig(t, nil)
+	release := make(chan struct{})
+	hung := newHandlerServer(t, g.cert, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	fine := newReceiver(t, g.cert)
+	w1, w2 := webhook(t, hung), webhook(t, fine.srv.URL)
+	s := g.a.Settings()
+	s.Webhooks = []WebhookSpec{w1, w2}
+	if err := g.a.SetSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	g.run(t)
+	id := g.raise(t, IntegrityViolation)
+	eventually(t, "the other webhook", func() bool { return len(fine.requests()) == 1 })
+	list, _ := g.a.List(t.Context(), 1)
+	for _, d := range list[0].Deliveries {
+		if d.Target == w1.ID && (d.State != Pending || d.Attempts != 0) {
+			t.Fatalf("hung delivery %+v", d)
+		}
+	}
+	close(release)
+	eventually(t, "both webhooks", func() bool {
+		list, _ := g.a.List(t.Context(), 1)
+		n := 0
+		for _, d := range list[0].Deliveries {
+			if d.Channel == Webhook && d.State == Delivered {
+				n++
+			}
+		}
+		return list[0].ID == id && n == 2
+	})
 }
