@@ -127,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/fleet/anomalies", s.fleetJSON)
 	mux.HandleFunc("GET /fleet/anomalies", s.fleetHTML)
 	mux.Handle("GET /tuf/", TUFHandler(s.cfg.VendorDir))
+	s.registerVulns(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such service")
 	})

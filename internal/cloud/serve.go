@@ -42,6 +42,7 @@ func ListenAndServe(ctx context.Context, cfg Config, addr, readyFile string) err
 	}
 	go refreshTUF(ctx, svc.cfg)
 	go svc.pruneHourly(ctx)
+	go svc.overdueHourly(ctx)
 	go svc.scanFleetHourly(ctx)
 	svc.cfg.Log.Info("vendor services ready", "addr", ln.Addr().String())
 	select {
