@@ -245,3 +245,43 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Fatalf("redacted %+v from %+v", r, s)
 	}
 }
+
+// An alert keeps only a bounded, minimised copy of its event.
+func TestMinimise(t *testing.T) {
+	e := event(events.AccountLocked)
+	e.Detail = strings.Repeat("界", 400) // 1200 bytes of 3-byte runes
+	for range 20 {
+		e.Args = append(e.Args, strings.Repeat("a", 500))
+	}
+	m := minimise(e)
+	if m.User != "" || m.Remote != "" || len(m.Detail) > maxDetail || len(m.Args) != maxArgs || len(m.Args[0]) != maxArgLen {
+		t.Fatalf("minimised: user %q remote %q detail %d args %d", m.User, m.Remote, len(m.Detail), len(m.Args))
+	}
+	if !strings.HasPrefix(e.Detail, m.Detail) || len(m.Detail)%3 != 0 {
+		t.Fatalf("detail cut inside a rune: %d bytes", len(m.Detail))
+	}
+	if e.User != "alice" || len(e.Args) != 20 {
+		t.Fatal("minimise changed the caller's event")
+	}
+}
+
+// A delivery to a webhook the owner removed meanwhile fails instead of going out.
+func TestRemovedWebhookFails(t *testing.T) {
+	g := newRig(t, nil)
+	recv := newReceiver(t, g.cert)
+	withWebhook(t, recv.srv.URL, false)(&g.cfg)
+	if err := g.a.SetSettings(g.cfg.Settings); err != nil {
+		t.Fatal(err)
+	}
+	id := g.raise(t, events.AccountLocked)
+	if err := g.a.SetSettings(DefaultSettings()); err != nil {
+		t.Fatal(err)
+	}
+	g.run(t)
+	if d := g.settled(t, id, Webhook); d.State != Failed || !strings.Contains(d.LastError, "no longer configured") {
+		t.Fatalf("delivery %+v", d)
+	}
+	if n := len(recv.requests()); n != 0 {
+		t.Fatalf("%d requests to a removed webhook", n)
+	}
+}

@@ -281,3 +281,29 @@ func TestWebhookHangDoesNotBlockOthers(t *testing.T) {
 		return list[0].ID == id && n == 2
 	})
 }
+
+// A receiver answering with an endless body costs a bounded read, not a hang.
+func TestWebhookResponseBounded(t *testing.T) {
+	g := newRig(t, nil)
+	url := newHandlerServer(t, g.cert, func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	withWebhook(t, url, false)(&g.cfg)
+	if err := g.a.SetSettings(g.cfg.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.run(t)
+	start := time.Now()
+	id := g.raise(t, events.AccountLocked)
+	if d := g.settled(t, id, Webhook); d.State != Delivered || d.Attempts != 1 {
+		t.Fatalf("delivery %+v", d)
+	}
+	if el := time.Since(start); el > g.cfg.Timeout {
+		t.Fatalf("delivery took %v", el)
+	}
+}
