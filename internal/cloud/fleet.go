@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"hearth/internal/atomicfile"
@@ -120,46 +122,65 @@ func ScanFleet(vendorDir string, o ScanOptions) (FleetReport, []fleet.Anomaly, e
 	return rep, fresh, writeFleetReport(vendorDir, rep)
 }
 
-// readFleet aggregates every stream's documents of the days from..to. A file not
-// modified since before from holds nothing of them and is skipped unread.
+// readFleet aggregates every stream's documents of the days from..to, reading files
+// on a few goroutines. A file not modified since before from holds nothing of them and
+// is skipped unread. Devices come in the order of their stream ids.
 func readFleet(vendor string, from, to fleet.Day, log *slog.Logger) ([]fleet.Device, error) {
-	dir := filepath.Join(vendor, telemetryDir)
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(filepath.Join(vendor, telemetryDir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var devices []fleet.Device
-	for _, e := range entries {
-		stream, ok := strings.CutSuffix(e.Name(), ".jsonl")
-		if !ok || !privacy.IsID(stream) {
-			continue
-		}
-		if fi, err := e.Info(); err != nil || fleet.DayOf(fi.ModTime()) < from {
-			continue
-		}
-		agg := fleet.NewAggregator(from, to)
-		err := readRecords(streamPath(vendor, stream), log, func(r Record, _ int) error {
-			if r.Kind == privacy.KindTelemetry || r.Kind == privacy.KindSecurityEvent {
-				agg.Add(fleet.Doc{Kind: r.Kind, Time: r.Time, Received: r.Received, Doc: r.Doc})
+	devices := make([]fleet.Device, len(entries))
+	errs := make([]error, len(entries))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), 8) {
+		wg.Go(func() {
+			for i := range next {
+				devices[i], errs[i] = readDevice(vendor, entries[i], from, to, log)
 			}
-			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		d := fleet.Device{ID: stream}
-		for day, c := range agg.Days() {
-			d.Days = append(d.Days, fleet.DayCounts{Day: day, Counts: c})
-		}
-		if len(d.Days) > 0 {
-			slices.SortFunc(d.Days, func(a, b fleet.DayCounts) int { return int(a.Day - b.Day) })
-			devices = append(devices, d)
-		}
 	}
-	return devices, nil
+	for i := range entries {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(devices, func(d fleet.Device) bool { return len(d.Days) == 0 }), nil
+}
+
+// readDevice aggregates one stream's file; a file that is not a stream's or was not
+// written within the days gives a device without days.
+func readDevice(vendor string, e os.DirEntry, from, to fleet.Day, log *slog.Logger) (fleet.Device, error) {
+	stream, ok := strings.CutSuffix(e.Name(), ".jsonl")
+	if !ok || !privacy.IsID(stream) {
+		return fleet.Device{}, nil
+	}
+	if fi, err := e.Info(); err != nil || fleet.DayOf(fi.ModTime()) < from {
+		return fleet.Device{}, nil
+	}
+	agg := fleet.NewAggregator(from, to)
+	err := readRecords(streamPath(vendor, stream), log, func(r Record, _ int) error {
+		if r.Kind == privacy.KindTelemetry || r.Kind == privacy.KindSecurityEvent {
+			agg.Add(fleet.Doc{Kind: r.Kind, Time: r.Time, Received: r.Received, Doc: r.Doc})
+		}
+		return nil
+	})
+	if err != nil {
+		return fleet.Device{}, err
+	}
+	d := fleet.Device{ID: stream}
+	for day, c := range agg.Days() {
+		d.Days = append(d.Days, fleet.DayCounts{Day: day, Counts: c})
+	}
+	slices.SortFunc(d.Days, func(a, b fleet.DayCounts) int { return int(a.Day - b.Day) })
+	return d, nil
 }
 
 // maxFleetReport bounds the report file read back.

@@ -75,8 +75,10 @@ type Anomaly struct {
 //
 // TS-0045 5.8.1.2: a device's day is anomalous in a metric when its count reaches the
 // metric's minimum and its robust z-score exceeds the threshold against both its own
-// previous days and the whole fleet that day; integrity violations and refused-update
-// bursts are anomalous on their own; many anomalous devices make a campaign.
+// previous days and the whole fleet that day (the fleet alone for a device with too
+// little history; its own days alone when the fleet's median reaches the minimum, as in
+// a campaign against most of the fleet); integrity violations and refused-update bursts
+// are anomalous on their own; many anomalous devices make a campaign.
 func Detect(devices []Device, day Day, t Thresholds) []Anomaly {
 	active, fleet := fleetBaselines(devices, day)
 	var out []Anomaly
@@ -141,8 +143,12 @@ func judge(d *Device, day Day, m Metric, x int64, t Thresholds, fleet Baseline, 
 	case r.Alone > 0 && x >= r.Alone:
 		a.Type, a.Reason = TypeTamper, fmt.Sprintf("%d %s in a day (anomalous from %d on)", x, m, r.Alone)
 	case r.Min > 0 && x >= r.Min:
-		zf := fleet.Z(x, r.MADFloor)
-		if !(zf > r.Z) {
+		// When the fleet's median itself reaches the minimum, more than half of the
+		// active devices are affected: the fleet baseline is contaminated and the
+		// device's own baseline decides alone.
+		zf := fleet.CountZ(x, r.MADFloor)
+		contaminated := fleet.Median >= float64(r.Min)
+		if !(zf > r.Z) && !contaminated {
 			return a, false
 		}
 		*buf = d.history(day, t.HistoryDays, m, (*buf)[:0])
@@ -150,7 +156,7 @@ func judge(d *Device, day Day, m Metric, x int64, t Thresholds, fleet Baseline, 
 		why := "too little history for its own baseline"
 		if len(*buf) >= t.MinHistory {
 			own := baselineOf(*buf)
-			zd := own.Z(x, r.MADFloor)
+			zd := own.CountZ(x, r.MADFloor)
 			if !(zd > r.Z) {
 				return a, false
 			}
@@ -158,8 +164,15 @@ func judge(d *Device, day Day, m Metric, x int64, t Thresholds, fleet Baseline, 
 			score = math.Min(zd, zf)
 			why = fmt.Sprintf("z %.1f against its last %d days", zd, own.N)
 		}
+		if contaminated && a.DeviceBaseline == nil {
+			return a, false
+		}
 		a.Type, a.Score = TypeDevice, score
 		a.Reason = fmt.Sprintf("%d %s: z %.1f against the fleet, %s", x, m, zf, why)
+		if contaminated {
+			a.Score = a.DeviceBaseline.CountZ(x, r.MADFloor)
+			a.Reason = fmt.Sprintf("%d %s: the fleet's median is %.0f, %s", x, m, fleet.Median, why)
+		}
 	default:
 		return a, false
 	}

@@ -128,7 +128,9 @@ func TestDetectRules(t *testing.T) {
 		"usual for the device": {append(quiet(20), dev("x", start, 40, 35, 50, 45, 38, 42, 60)),
 			"[]"},
 		"new device, fleet only": {append(quiet(20), dev("x", day, 500)), "[device login_failed x]"},
-		"fleet all high":         {fleetOf(20, 300), "[]"},
+		"fleet steadily high":    {fleetOf(20, 300), "[]"},
+		"most of the fleet attacked": {append(attackedOf(12), quiet(8)...),
+			"[device login_failed a0 device login_failed a1 device login_failed a2 device login_failed a3 device login_failed a4 device login_failed a5 device login_failed a6 device login_failed a7 device login_failed a8 device login_failed a9 device login_failed a10 device login_failed a11 campaign login_failed ]"},
 		"three of 200 is a campaign": {append(quiet(197), dev("a", start, 0, 0, 0, 0, 0, 0, 90), dev("b", start, 0, 0, 0, 0, 0, 0, 90), dev("c", start, 0, 0, 0, 0, 0, 0, 90)),
 			"[device login_failed a device login_failed b device login_failed c campaign login_failed ]"},
 		"three of 400 is not": {append(quiet(397), dev("a", start, 0, 0, 0, 0, 0, 0, 90), dev("b", start, 0, 0, 0, 0, 0, 0, 90), dev("c", start, 0, 0, 0, 0, 0, 0, 90)),
@@ -144,6 +146,14 @@ func TestDetectRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+func attackedOf(n int) []fleet.Device {
+	var ds []fleet.Device
+	for i := range n {
+		ds = append(ds, dev(fmt.Sprintf("a%d", i), start, 1, 0, 2, 1, 0, 1, 400+int64(i)))
+	}
+	return ds
 }
 
 func fleetOf(n int, logins int64) []fleet.Device {

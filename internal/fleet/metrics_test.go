@@ -105,6 +105,9 @@ func TestBaseline(t *testing.T) {
 	if z := b.Z(21, 1); math.Abs(z-13.49) > 0.001 {
 		t.Errorf("z with floor = %v", z)
 	}
+	if z := (Baseline{Median: 400}).CountZ(440, 1); math.Abs(z-2) > 0.001 {
+		t.Errorf("count z at a high median = %v, want 2 (Poisson spread)", z)
+	}
 	if z := b.Z(21, 0); !math.IsInf(z, 1) {
 		t.Errorf("z without floor = %v", z)
 	}

@@ -47,7 +47,17 @@ func median(vs []int64) float64 {
 // Z returns the robust z-score of x against b, its MAD raised to floor first: with a
 // floor above zero the score is finite.
 func (b Baseline) Z(x int64, floor float64) float64 {
-	mad := max(b.MAD, floor)
+	return b.z(x, max(b.MAD, floor))
+}
+
+// CountZ is Z for counts of events: the MAD is also raised to the spread a Poisson
+// count of the median's size has (0.6745·√median), so that a device or a fleet whose
+// counts are steadily high is not flagged for ordinary noise around them.
+func (b Baseline) CountZ(x int64, floor float64) float64 {
+	return b.z(x, max(b.MAD, floor, madScale*math.Sqrt(max(b.Median, 0))))
+}
+
+func (b Baseline) z(x int64, mad float64) float64 {
 	if mad <= 0 {
 		if float64(x) > b.Median {
 			return math.Inf(1)
