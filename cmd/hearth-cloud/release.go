@@ -37,7 +37,7 @@ is below the one they have run.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "released %s: security version %d, %d bytes, sha256 %s, offered to %s\n",
 				t.Name, t.SecurityVersion, t.Length, t.SHA256, rolloutText(t.Rollout))
-			return nil
+			return writeReleaseSBOM(cmd.OutOrStdout(), dir, rel.Version, rel.ArtifactPath)
 		},
 	}
 	f := cmd.Flags()

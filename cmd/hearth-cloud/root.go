@@ -13,6 +13,6 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newInit(), newProvision(), newServe(),
 		newTUFInit(), newRelease(), newRollout(), newReleases(), newBundle(), newRotateKey(), newFleet())
-	root.AddCommand(newVulns())
+	root.AddCommand(newVulns(), newSBOM())
 	return root
 }

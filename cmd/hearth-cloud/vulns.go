@@ -18,7 +18,7 @@ func newVulns() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
 		Use:   "vulns",
-		Short: "Handle vulnerability reports: list, show, set-state, set-cvss, note, overdue",
+		Short: "Handle vulnerability reports: list, show, set-state, set-cvss, note, overdue, scan",
 		Args:  cobra.NoArgs,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "", "vendor directory (required)")
@@ -33,7 +33,7 @@ func newVulns() *cobra.Command {
 		return vuln.Open(vuln.Config{VendorDir: dir, Policy: p})
 	}
 	cmd.AddCommand(vulnsList(open), vulnsShow(open), vulnsSetState(open), vulnsSetCVSS(open),
-		vulnsNote(open), vulnsOverdue(open))
+		vulnsNote(open), vulnsOverdue(open), vulnsScan(open))
 	return cmd
 }
 
