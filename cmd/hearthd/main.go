@@ -76,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (gateway.Config, bool, error) {
 	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "write the listen address here as JSON once serving")
 	fs.StringVar(&cfg.CloudURL, "cloud-url", "", "vendor services (https://host:port) for certificate renewal; empty: local only")
 	fs.StringVar(&cfg.TPM, "tpm", "", "TPM 2.0 holding the keystore's wrapping key (/dev/tpmrm0 or a swtpm socket); empty: host key")
+	fs.StringVar(&cfg.AlertCA, "alert-ca", "", "PEM file of a CA that webhook and mail relay certificates may chain to, besides the system's")
 	fs.DurationVar(&cfg.IntegrityInterval, "integrity-interval", gateway.DefaultIntegrityInterval, "how often the installed programs are checked against their signed releases (at least 1s)")
 	fs.IntVar(&lock.MaxFailures, "lock-max-failures", lock.MaxFailures, "failed logins that lock an account (1-5)")
 	fs.DurationVar(&lock.LockPeriod, "lock-period", lock.LockPeriod, "how long a locked account stays locked")

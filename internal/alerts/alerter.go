@@ -179,6 +179,16 @@ func (a *Alerter) SetSettings(s Settings) error {
 	return nil
 }
 
+// Reset deletes every alert with its deliveries and returns to the default settings:
+// part of deleting all user data (the alerts name events of the users; the settings
+// hold their addresses and secrets).
+func (a *Alerter) Reset(ctx context.Context) error {
+	a.mu.Lock()
+	a.settings = DefaultSettings()
+	a.mu.Unlock()
+	return a.db.purge(ctx)
+}
+
 // Wake makes Run look at the queue now, e.g. after the owner gave consent.
 func (a *Alerter) Wake() {
 	select {

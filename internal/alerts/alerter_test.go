@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"hearth/internal/events"
 )
@@ -283,5 +286,39 @@ func TestRemovedWebhookFails(t *testing.T) {
 	}
 	if n := len(recv.requests()); n != 0 {
 		t.Fatalf("%d requests to a removed webhook", n)
+	}
+}
+
+func TestResetDeletesAlertsAndSettings(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Config{Path: filepath.Join(dir, "alerts.db"), Settings: DefaultSettings()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	w, err := NewWebhook("https://hooks.example/alert", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := DefaultSettings()
+	s.Webhooks = []WebhookSpec{w}
+	if err := a.SetSettings(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Raise(t.Context(), events.Event{ID: 1, Time: time.Now(), Kind: events.AccountLocked, Severity: events.Warning}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := a.List(t.Context(), 10); len(l) != 0 {
+		t.Fatalf("%d alerts after reset", len(l))
+	}
+	if got := a.Settings(); len(got.Webhooks) != 0 || len(got.Rules) != len(DefaultRules()) {
+		t.Fatalf("settings after reset %+v", got)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "alerts.db"))
+	if bytes.Contains(raw, []byte("hooks.example")) {
+		t.Fatal("the webhook's address is still in the file")
 	}
 }

@@ -124,6 +124,33 @@ func (d *db) loadStream(ctx context.Context) error {
 
 func (d *db) close() error { return d.sql.Close() }
 
+// purge deletes every alert and delivery, draws a new stream id, and rewrites the file
+// so no deleted row is left in it or in its log.
+func (d *db) purge(ctx context.Context) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{"DELETE FROM deliveries", "DELETE FROM alerts", "DELETE FROM meta", "DELETE FROM sqlite_sequence"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if err := d.loadStream(ctx); err != nil {
+		return err
+	}
+	for _, q := range []string{"VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"} {
+		if _, err := d.sql.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // target is one delivery to create.
 type target struct {
 	channel Channel

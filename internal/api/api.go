@@ -44,6 +44,8 @@ type Config struct {
 	// SensorsAddr is the broker's address while its socket is open (told to a sensor
 	// when it is paired); nil when unknown.
 	SensorsAddr func() string
+	// Alerts are the alert channels; nil: no alert endpoints.
+	Alerts *Alerts
 	// ExportEvents returns the signed, hash-chained event log; nil: not offered.
 	ExportEvents func(ctx context.Context) (events.Export, error)
 	// Consents and Eraser are the owner's privacy choices and the deletion of user data.

@@ -34,7 +34,7 @@ type call struct {
 // routes is the API's route table; every entry must be documented in openapi.yaml and
 // every documented operation must be here (tested).
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"POST", "/session", "", true, s.login},
 		{"GET", "/session", auth.PermOwnSession, true, s.getSession},
 		{"DELETE", "/session", auth.PermOwnSession, true, s.logout},
@@ -77,6 +77,14 @@ func (s *Server) routes() []route {
 		{"POST", "/privacy/erasure", auth.PermEraseData, false, s.eraseData},
 		{"GET", "/privacy/vendor-export", auth.PermManageConsent, false, s.vendorExport},
 	}
+	return append(rts,
+		route{"GET", "/alerts", auth.PermViewEvents, false, s.withAlerts(s.listAlerts)},
+		route{"POST", "/alerts/read", auth.PermViewEvents, false, s.withAlerts(s.readAlerts)},
+		route{"GET", "/alerts/settings", auth.PermViewEvents, false, s.withAlerts(s.getAlertSettings)},
+		route{"PUT", "/alerts/settings", auth.PermChangeSettings, false, s.withAlerts(s.changeAlertSettings)},
+		route{"POST", "/alerts/webhooks", auth.PermChangeSettings, false, s.withAlerts(s.addWebhook)},
+		route{"DELETE", "/alerts/webhooks/{id}", auth.PermChangeSettings, false, s.withAlerts(s.removeWebhook)},
+	)
 }
 
 const apiPrefix = "/api/v1"

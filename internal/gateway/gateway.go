@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"hearth/internal/alerts"
 	"hearth/internal/api"
 	"hearth/internal/atomicfile"
 	"hearth/internal/auth"
@@ -64,6 +65,9 @@ type Config struct {
 	// IntegrityInterval is how often the installed programs are checked against their
 	// signed release metadata; zero means DefaultIntegrityInterval.
 	IntegrityInterval time.Duration
+	// AlertCA is a PEM file of a CA that alert deliveries (webhooks, the mail relay) trust
+	// besides the system's, for an owner's own servers; empty: the system's only.
+	AlertCA string
 	// CloudURL is the vendor services (https://host:port); empty means none: the device
 	// works locally and does not renew its certificates.
 	CloudURL string
@@ -121,6 +125,8 @@ type Main struct {
 	consents *privacy.ConsentService
 	eraser   *privacy.Eraser
 	backupMu sync.Mutex // one backup run at a time
+	// alerts delivers alerts on security events.
+	alerts *alerts.Alerter
 	// integrity watches the installed programs.
 	integrity integrityMonitor
 	// updates is nil when the device has no A/B slots or no vendor services.
@@ -248,6 +254,9 @@ func (m *Main) buildServer(ctx context.Context) error {
 	if err := m.openPrivacy(ctx); err != nil {
 		return err
 	}
+	if err := m.openAlerts(); err != nil {
+		return err
+	}
 	if err := m.openOutbox(); err != nil {
 		return err
 	}
@@ -255,7 +264,8 @@ func (m *Main) buildServer(ctx context.Context) error {
 		return err
 	}
 	a, err := api.New(api.Config{Auth: m.auth, Settings: set, Events: m.events, Log: m.log, Updates: m.updatesOrNil(), Sensors: m.sensorsOrNil(), SensorsAddr: m.mqttAddr,
-		Consents: m.consents, Eraser: m.eraser, ExportEvents: m.exportEvents, Device: api.Device{
+		Consents: m.consents, Eraser: m.eraser, ExportEvents: m.exportEvents,
+		Alerts: &api.Alerts{Alerter: m.alerts, Save: m.SetAlertSettings}, Device: api.Device{
 			Vendor: info.Vendor, Model: info.Model, Name: info.Name, Serial: info.Serial,
 			FirmwareVersion: buildinfo.Version(), SupportEnd: info.SupportEnd, FIPSMode: fips, CryptoModule: module,
 		}})
@@ -303,6 +313,7 @@ func (m *Main) Run(ctx context.Context) error {
 		go m.updates.Run(ctx)
 	}
 	go m.eraser.Run(ctx)
+	go m.alerts.Run(ctx)
 	m.collectCrashes(ctx)
 	every := m.cfg.IntegrityInterval
 	if every == 0 {

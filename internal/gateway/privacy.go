@@ -84,6 +84,7 @@ func (m *Main) erasureParts() []privacy.Part {
 		{Name: "sensors", Erase: m.eraseSensors},
 		{Name: "vendor_queue", Erase: m.eraseQueue},
 		{Name: "crash_reports", Erase: func(context.Context) error { return os.RemoveAll(filepath.Join(m.cfg.DataDir, CrashDir)) }},
+		{Name: "alerts", Erase: m.eraseAlerts},
 		{Name: "database", Erase: m.db.EraseUserData},
 		{Name: "sealing_key", Erase: m.rotateFieldKey},
 		{Name: "factory_accounts", Erase: m.factoryAccounts},

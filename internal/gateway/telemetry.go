@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"hearth/internal/alerts"
 	"hearth/internal/buildinfo"
 	"hearth/internal/events"
 	"hearth/internal/outbox"
@@ -33,12 +34,16 @@ const summaryEvery = time.Hour
 // TS-0045 5.6.1.2: events wait on disk while the cloud is away, and are sent after.
 type eventLog struct {
 	*sqlite.EventLog
-	out atomic.Pointer[outbox.Outbox]
+	out    atomic.Pointer[outbox.Outbox]
+	alerts atomic.Pointer[alerts.Alerter]
 }
 
 // Publish implements events.Publisher.
 func (l *eventLog) Publish(ctx context.Context, e events.Event) {
 	l.EventLog.Publish(ctx, e)
+	if a := l.alerts.Load(); a != nil {
+		a.Publish(ctx, e)
+	}
 	ob := l.out.Load()
 	if ob == nil {
 		return

@@ -175,6 +175,16 @@ var Inventory = []Category{
 		Sends:      KindBackup, SendFields: []string{"v", "from", "to", "count", "sealed"},
 	},
 	{
+		ID: "alerts", Class: Personal, UserData: true,
+		Name:       Text{"Alerts and alert channels", "警示與通知管道"},
+		Fields:     Text{"Alerts raised for security events (kind, severity, time and a short summary; no user names or addresses) with their delivery status per channel; your alert rules, webhook addresses and secrets, mail relay and e-mail addresses (sealed in the keystore).", "因安全事件發出的警示（種類、嚴重程度、時間與簡短摘要；不含使用者名稱或位址）及各管道的傳送狀態；您的警示規則、Webhook 位址與密鑰、郵件轉送伺服器與電子郵件地址（封存於金鑰庫）。"},
+		Purpose:    Text{"Telling you about lockouts, integrity violations and refused updates where you chose.", "在您選擇的管道通知您帳號鎖定、完整性異常與被拒絕的更新。"},
+		Retention:  Text{"The newest 1,000 alerts; the settings until changed, or until the owner deletes all data.", "保留最新 1,000 筆警示；設定保存至變更，或擁有者刪除所有資料為止。"},
+		Location:   Text{"Gateway; each alert goes to the webhooks and e-mail addresses you set up.", "閘道器；每則警示會送到您設定的 Webhook 與電子郵件地址。"},
+		Recipients: Text{"Your webhook endpoints and mail relay; the vendor only with your consent to telemetry, as a security warning.", "您的 Webhook 端點與郵件轉送伺服器；只有在您同意遙測時，才會以安全警示的形式送給廠商。"},
+		Stores:     []string{"alerts.db:alerts", "alerts.db:deliveries", "alerts.db:meta"},
+	},
+	{
 		ID: "device", Class: NotPersonal, UserData: false,
 		Name:       Text{"Device identity and software", "裝置身分與軟體"},
 		Fields:     Text{"Serial number, model, certificates and keys (sealed in the keystore), the hash of the label password, installed firmware and its update state, the deletion record.", "序號、型號、憑證與金鑰（封存於金鑰庫）、標籤密碼的雜湊值、已安裝的韌體及其更新狀態、刪除紀錄。"},
