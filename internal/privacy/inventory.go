@@ -93,12 +93,12 @@ var Inventory = []Category{
 	{
 		ID: "security_events", Class: Personal, UserData: true,
 		Name:       Text{"Security event log", "安全事件紀錄"},
-		Fields:     Text{"Time, kind and outcome of security-relevant actions, the user name and the network address involved.", "安全相關操作的時間、種類與結果，以及相關的使用者名稱與網路位址。"},
+		Fields:     Text{"Time, kind and outcome of security-relevant actions, the user name and the network address involved; each entry is chained by hash to the one before, and the device signs the chain's head.", "安全相關操作的時間、種類與結果，以及相關的使用者名稱與網路位址；每筆紀錄以雜湊值串連前一筆，裝置並簽署最新的紀錄。"},
 		Purpose:    Text{"Letting you see sign-ins, lockouts, changes and attacks on your gateway.", "讓您查看閘道器的登入、鎖定、變更與攻擊紀錄。"},
 		Retention:  Text{"The newest 10,000 events, or until the owner deletes all data.", "保留最新 10,000 筆，或至擁有者刪除所有資料為止。"},
 		Location:   Text{"Gateway only.", "僅存於閘道器。"},
 		Recipients: Text{"Nobody. With your consent to telemetry, a reduced copy goes to the vendor (see below).", "無。若您同意遙測，精簡後的副本會傳送給廠商（見下方）。"},
-		Stores:     []string{"hearthd.db:events"},
+		Stores:     []string{"hearthd.db:events", "hearthd.db:event_heads"},
 	},
 	{
 		ID: "settings", Class: Personal, UserData: true,
