@@ -8,6 +8,7 @@ import (
 	"testing"
 )
 
+// TS-0045 5.2.1.3: releases get SBOMs, scans open reports.
 // A release of a real Go program gets its SBOM, and the scan finds the fixture
 // advisory's component in it, once.
 func TestSBOMAndScanCommands(t *testing.T) {

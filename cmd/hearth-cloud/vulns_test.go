@@ -9,6 +9,7 @@ import (
 	"hearth/internal/vuln"
 )
 
+// TS-0045 5.2.1.1, 5.2.1.2: the operators' workflow and the overdue alert.
 // The operator's workflow through the command line.
 func TestVulnsCommands(t *testing.T) {
 	v := t.TempDir()

@@ -12,6 +12,7 @@ import (
 	"time"
 )
 
+// TS-0045 5.5.2.1: the intake never fails with a 5xx.
 // FuzzVulnIntake sends arbitrary bodies to the API and the form: never a 5xx, and a
 // stored report never comes back unescaped on the status page.
 func FuzzVulnIntake(f *testing.F) {

@@ -60,6 +60,7 @@ func TestSecurityTxtAndPolicy(t *testing.T) {
 	}
 }
 
+// TS-0045 5.2.1.1: a report by API, its status to the holder of its token only.
 func TestVulnAPI(t *testing.T) {
 	g := newRig(t)
 	sub := `{"title":"Login lockout bypass","description":"Steps:\n1. ...","product":"HG-100","version":"1.2.0",
@@ -95,6 +96,7 @@ func TestVulnAPI(t *testing.T) {
 	}
 }
 
+// TS-0045 5.5.2.1: malformed and oversized reports get a clear 4xx.
 // Hostile and malformed input gets a clear 4xx, never a 5xx.
 func TestVulnIntakeRefusals(t *testing.T) {
 	g := newRig(t)
@@ -131,6 +133,7 @@ func TestVulnIntakeRefusals(t *testing.T) {
 	}
 }
 
+// TS-0045 5.5.2.1: a script-laden report is rendered escaped.
 // A script-laden report is stored as sent and always rendered escaped.
 func TestVulnFormEscapes(t *testing.T) {
 	g := newRig(t)
@@ -170,6 +173,7 @@ func TestVulnFormEscapes(t *testing.T) {
 	}
 }
 
+// TS-0045 5.5.2.1: anonymous intake is rate limited, with Retry-After.
 func TestVulnRateLimit(t *testing.T) {
 	g := newRig(t)
 	sub := `{"title":"t","description":"d","product":"p"}`

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 )
 
+// TS-0045 5.5.2.1: the intake parser under arbitrary input.
 func FuzzDecodeSubmission(f *testing.F) {
 	good := `{"title":"XSS","description":"a\nb","product":"HG-100","version":"1.0","cvss":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","contact":"a@b.example"}`
 	f.Add([]byte(good))

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,7 @@ func newStore(t *testing.T) (*Store, *fakeClock) {
 var goodSub = Submission{Title: "Session fixation", Description: "Steps:\n\t1. log in", Product: "HG-100",
 	Version: "1.2.0", CVSS: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Contact: "researcher@example.org"}
 
+// TS-0045 5.2.1.1, 5.2.1.2: triage within working days, fix deadlines by severity.
 func TestAckDeadlineSkipsWeekends(t *testing.T) {
 	p := DefaultPolicy()
 	fri := time.Date(2026, 3, 6, 10, 0, 0, 0, time.UTC)
@@ -52,6 +54,7 @@ func TestAckDeadlineSkipsWeekends(t *testing.T) {
 	}
 }
 
+// TS-0045 5.2.1.2: the risk level comes from a CVSS v3.1 or v4.0 vector.
 func TestParseCVSS(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
@@ -76,6 +79,7 @@ func TestParseCVSS(t *testing.T) {
 	}
 }
 
+// TS-0045 5.5.2.1: every field of a report is validated.
 func TestValidation(t *testing.T) {
 	mod := func(f func(*Submission)) Submission { s := goodSub; f(&s); return s }
 	for _, tc := range []struct {
@@ -124,6 +128,7 @@ func TestDecodeSubmission(t *testing.T) {
 	}
 }
 
+// TS-0045 5.2.1.1: acknowledgement and status updates to the reporter, by state.
 // The workflow: intake, acknowledgement, valid and invalid transitions, history and
 // mail, token checks.
 func TestWorkflow(t *testing.T) {
@@ -186,6 +191,7 @@ func TestWorkflow(t *testing.T) {
 	}
 }
 
+// TS-0045 5.5.2.1: the reports awaiting triage are bounded.
 func TestPendingBound(t *testing.T) {
 	s, _ := newStore(t)
 	s.cfg.Policy.MaxPending = 2
@@ -199,6 +205,7 @@ func TestPendingBound(t *testing.T) {
 	}
 }
 
+// TS-0045 5.2.1.2: reports past their deadlines are found.
 func TestOverdue(t *testing.T) {
 	s, clk := newStore(t)
 	start := clk.t
@@ -227,6 +234,7 @@ func TestOverdue(t *testing.T) {
 	}
 }
 
+// TS-0045 5.5.2.1: anonymous intake is rate limited per network.
 func TestLimiter(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
 	l := NewLimiter(5)
@@ -262,6 +270,7 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// TS-0045 5.2.1.1: the contact is published in security.txt.
 func TestSecurityTxt(t *testing.T) {
 	now := time.Date(2026, 3, 6, 10, 0, 0, 0, time.UTC)
 	txt := DefaultPolicy().SecurityTxt(now)
@@ -291,6 +300,7 @@ func TestLoadPolicy(t *testing.T) {
 	}
 }
 
+// TS-0045 5.2.1.1, 5.2.1.2, 5.2.1.3: the published policy states the enforced numbers.
 // The published policy states the policy's numbers, in both languages.
 func TestDisclosureDocMatchesPolicy(t *testing.T) {
 	b, err := os.ReadFile("../../docs/VULNERABILITY-DISCLOSURE.md")
@@ -317,6 +327,7 @@ func TestDisclosureDocMatchesPolicy(t *testing.T) {
 
 func strconvI(n int) string { return strconv.Itoa(n) }
 
+// TS-0045 5.3.1.13: each model has a published support end.
 func TestSupportPeriods(t *testing.T) {
 	v := t.TempDir()
 	if ms, err := SupportPeriods(v); err != nil || len(ms) != 0 {
@@ -335,5 +346,30 @@ func TestSupportPeriods(t *testing.T) {
 	os.WriteFile(filepath.Join(v, ModelsFile), []byte(`[{"model":"HG-200","support_end":"soon"}]`), 0o600)
 	if _, err := SupportPeriods(v); err == nil {
 		t.Fatal("bad date accepted")
+	}
+}
+
+// TS-0045 5.2.2.9: the secure development document names only what exists.
+// Every file and directory the secure development document names exists, so the
+// document cannot describe practices the repository does not have.
+func TestSecureDevelopmentDocPaths(t *testing.T) {
+	b, err := os.ReadFile("../../docs/SECURE-DEVELOPMENT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range regexp.MustCompile("`([A-Za-z0-9_.][A-Za-z0-9_./*-]*)`").FindAllStringSubmatch(string(b), -1) {
+		p := m[1]
+		if !strings.Contains(p, "/") && !strings.HasSuffix(p, ".md") && !strings.HasPrefix(p, ".") || strings.HasPrefix(p, "golang.org") || p == "html/template" {
+			continue
+		}
+		matches, _ := filepath.Glob(filepath.Join("../..", p))
+		if len(matches) == 0 {
+			t.Errorf("docs/SECURE-DEVELOPMENT.md names %s, which does not exist", p)
+		}
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("only %d paths checked", n)
 	}
 }

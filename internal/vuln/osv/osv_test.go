@@ -5,6 +5,7 @@ import (
 	"testing"
 )
 
+// TS-0045 5.2.1.3: advisories match the affected module versions only.
 func TestAffects(t *testing.T) {
 	as, err := LoadDir("../testdata/advisories")
 	if err != nil || len(as) != 4 {

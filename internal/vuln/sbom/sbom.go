@@ -15,7 +15,8 @@
 // size.
 //
 // TS-0045 5.2.1.3: the components of every release are known, so advisories can be
-// matched against them for as long as the release is supported.
+// matched against them for as long as the release is supported. TS-0045 5.2.2.9: the
+// third-party software of each release is managed as a list, not from memory.
 package sbom
 
 import (

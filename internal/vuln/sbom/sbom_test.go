@@ -9,6 +9,7 @@ import (
 	"time"
 )
 
+// TS-0045 5.2.1.3, 5.2.2.9: a release lists its third-party components.
 // A real Go program's build information becomes its SBOM.
 func TestGenerateFromGoProgram(t *testing.T) {
 	exe := buildTestProgram(t)
