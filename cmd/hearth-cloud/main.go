@@ -11,6 +11,9 @@
 //	hearth-cloud rollout | releases | bundle | rotate-key | tuf-init
 //	                                                manage rollouts, list releases, make an
 //	                                                offline bundle, rotate TUF keys
+//	hearth-cloud vulns list|show|set-state|set-cvss|note|overdue|scan --dir V
+//	                                                handle vulnerability reports
+//	hearth-cloud sbom --artifact FILE               a program's CycloneDX SBOM
 //	hearth-cloud fleet scan --dir V [--day YYYY-MM-DD] | fleet token --dir V
 //	                                                check the fleet's telemetry for security
 //	                                                anomalies; make the operator token

@@ -24,7 +24,7 @@ func FuzzVulnIntake(f *testing.F) {
 	f.Add("title=%zz", false)
 	dir := f.TempDir()
 	os.MkdirAll(filepath.Join(dir, "vulns"), 0o700)
-	os.WriteFile(filepath.Join(dir, "vulns", "policy.json"), []byte(`{"MaxPending":1000000}`), 0o600)
+	os.WriteFile(filepath.Join(dir, "vulns", "policy.json"), []byte(`{"max_pending":1000000}`), 0o600)
 	s := &Server{cfg: Config{VendorDir: dir, Log: slog.New(slog.DiscardHandler), Now: time.Now}}
 	mux := http.NewServeMux()
 	s.registerVulns(mux)

@@ -1,13 +1,16 @@
 package cloud
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"hearth/internal/vuln"
 )
@@ -199,5 +202,27 @@ func TestSupportPeriod(t *testing.T) {
 	res, body = g.vreq(t, "GET", "/support", "")
 	if res.StatusCode != 200 || !strings.Contains(body, "支援期限") || !strings.Contains(body, "Support period") || !strings.Contains(body, got.Models[0].SupportEnd) {
 		t.Fatalf("support page: %d %s", res.StatusCode, body)
+	}
+}
+
+// TS-0045 5.2.1.2: the services warn about reports past their deadlines.
+func TestOverdueLogged(t *testing.T) {
+	v := t.TempDir()
+	past := func() time.Time { return time.Now().AddDate(0, 0, -30) }
+	st, err := vuln.Open(vuln.Config{VendorDir: v, Now: past})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := st.Submit(vuln.Submission{Title: "t", Description: "d", Product: "p"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s := &Server{cfg: Config{VendorDir: v, Log: slog.New(slog.NewTextHandler(&buf, nil)), Now: time.Now}}
+	s.logOverdue()
+	for _, want := range []string{"level=WARN", "vulnerability report overdue", "report=" + r.ID, "deadline=ack", "deadline=update"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, buf.String())
+		}
 	}
 }

@@ -26,25 +26,25 @@ const (
 type Policy struct {
 	// AckWorkingDays: a report is triaged (confirmed or rejected, with a note to the
 	// reporter) within this many working days (Monday to Friday) of its receipt.
-	AckWorkingDays int
+	AckWorkingDays int `json:"ack_working_days"`
 	// UpdateDays: an open report gets a status update at least this often.
-	UpdateDays int
+	UpdateDays int `json:"update_days"`
 	// DisclosureDays: coordinated disclosure this many days after receipt at most.
-	DisclosureDays int
+	DisclosureDays int `json:"disclosure_days"`
 	// ExploitedDisclosureDays: disclosure deadline when the flaw is exploited in the wild.
-	ExploitedDisclosureDays int
+	ExploitedDisclosureDays int `json:"exploited_disclosure_days"`
 	// FixDays: days from receipt to a fixed release, by severity. A report without a
 	// CVSS score is held to UnscoredSeverity's deadline.
-	FixDays          map[Severity]int
-	UnscoredSeverity Severity
+	FixDays          map[Severity]int `json:"fix_days"`
+	UnscoredSeverity Severity         `json:"unscored_severity"`
 	// ExpiresDays: lifetime of the published security.txt.
-	ExpiresDays int
+	ExpiresDays int `json:"expires_days"`
 	// MaxPending bounds the reports awaiting triage; intake refuses more.
-	MaxPending int
+	MaxPending int `json:"max_pending"`
 	// Email is the security contact's address; PublicURL the vendor services' public
 	// base URL (https, no trailing slash), used in security.txt and links.
-	Email     string
-	PublicURL string
+	Email     string `json:"email"`
+	PublicURL string `json:"public_url"`
 }
 
 // DefaultPolicy is Hearth's policy.

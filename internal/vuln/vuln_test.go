@@ -232,6 +232,9 @@ func TestOverdue(t *testing.T) {
 	if got := kinds(start.AddDate(0, 0, 16)); got != "fix,update" {
 		t.Fatalf("triaged, after 16 days: %q", got)
 	}
+	if got := kinds(start.AddDate(0, 0, 91)); got != "fix,update,disclose" {
+		t.Fatalf("triaged, after 91 days: %q", got)
+	}
 }
 
 // TS-0045 5.5.2.1: anonymous intake is rate limited per network.
@@ -288,11 +291,11 @@ func TestLoadPolicy(t *testing.T) {
 	if p, err := LoadPolicy(v); err != nil || p.AckWorkingDays != 5 {
 		t.Fatal(p, err)
 	}
-	os.WriteFile(filepath.Join(v, PolicyFile), []byte(`{"Email":"psirt@vendor.example","PublicURL":"https://vendor.example"}`), 0o600)
+	os.WriteFile(filepath.Join(v, PolicyFile), []byte(`{"email":"psirt@vendor.example","public_url":"https://vendor.example"}`), 0o600)
 	if p, err := LoadPolicy(v); err != nil || p.Email != "psirt@vendor.example" || p.FixDays[Critical] != 7 {
 		t.Fatal(p, err)
 	}
-	for _, bad := range []string{`{"PublicURL":"http://x"}`, `{"Emial":"x"}`, `{"ExpiresDays":400}`, `{"FixDays":{"critical":0}}`} {
+	for _, bad := range []string{`{"public_url":"http://x"}`, `{"emial":"x"}`, `{"expires_days":400}`, `{"fix_days":{"critical":0}}`, `{"unscored_severity":"urgent"}`} {
 		os.WriteFile(filepath.Join(v, PolicyFile), []byte(bad), 0o600)
 		if _, err := LoadPolicy(v); err == nil {
 			t.Errorf("policy %s accepted", bad)
