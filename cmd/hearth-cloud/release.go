@@ -14,7 +14,7 @@ import (
 )
 
 func newRelease() *cobra.Command {
-	var dir string
+	var dir, reviewer, acceptRisk string
 	var rel release.Release
 	cmd := &cobra.Command{
 		Use:   "release --dir V --version X.Y.Z --artifact FILE --notes TEXT",
@@ -25,11 +25,19 @@ security version), and signs new targets, snapshot and timestamp metadata.
 
 The version must be newer than every release; the security version defaults to the
 previous release's and may only increase: devices refuse a release whose security version
-is below the one they have run.`,
+is below the one they have run.
+
+Before signing, a security review record is built from the vendor's vulnerability
+reports (reviews/hearthd-X.Y.Z.md and .json): a critical or high report past its fix
+deadline blocks the release unless --accept-risk gives the reason.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" || rel.Version == "" || rel.ArtifactPath == "" || rel.Notes == "" {
 				return errors.New("--dir, --version, --artifact and --notes are required")
+			}
+			review, err := reviewRelease(dir, rel.Version, rel.ArtifactPath, reviewer, acceptRisk)
+			if err != nil {
+				return err
 			}
 			t, err := release.Publish(dir, rel, release.Options{})
 			if err != nil {
@@ -37,7 +45,10 @@ is below the one they have run.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "released %s: security version %d, %d bytes, sha256 %s, offered to %s\n",
 				t.Name, t.SecurityVersion, t.Length, t.SHA256, rolloutText(t.Rollout))
-			return writeReleaseSBOM(cmd.OutOrStdout(), dir, rel.Version, rel.ArtifactPath)
+			if err := writeReleaseSBOM(cmd.OutOrStdout(), dir, rel.Version, rel.ArtifactPath); err != nil {
+				return err
+			}
+			return writeReview(cmd.OutOrStdout(), dir, review)
 		},
 	}
 	f := cmd.Flags()
@@ -49,6 +60,8 @@ is below the one they have run.`,
 	f.BoolVar(&rel.Interrupts, "interrupts", false, "installing the release interrupts the device's functions (the user is told first)")
 	f.IntVar(&rel.Rollout.Percent, "rollout", 100, "percentage of devices offered the release, 0-100")
 	f.IntVar(&rel.SecurityVersion, "security-version", 0, "security version (default: the previous release's, 1 for the first)")
+	f.StringVar(&reviewer, "reviewer", "", "who reviewed the release, recorded in its security review")
+	f.StringVar(&acceptRisk, "accept-risk", "", "release although a critical or high report is past its fix deadline, for this recorded reason")
 	return cmd
 }
 
