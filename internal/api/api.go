@@ -86,8 +86,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var uiAlerts *web.Alerts
+	if cfg.Alerts != nil {
+		uiAlerts = &web.Alerts{Alerter: cfg.Alerts.Alerter, Save: cfg.Alerts.Save}
+	}
 	ui, err := web.New(web.Config{Auth: cfg.Auth, Settings: cfg.Settings, Events: cfg.Events, Device: cfg.Device, Now: cfg.Now, Log: cfg.Log, Updates: cfg.Updates, Sensors: cfg.Sensors,
-		Consents: cfg.Consents, Eraser: cfg.Eraser})
+		Consents: cfg.Consents, Eraser: cfg.Eraser, Alerts: uiAlerts})
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,9 @@ func (s *Server) routes() []route {
 	if s.cfg.Sensors != nil {
 		rts = append(rts, s.sensorRoutes()...)
 	}
+	if s.cfg.Alerts != nil {
+		rts = append(rts, s.alertRoutes()...)
+	}
 	return rts
 }
 

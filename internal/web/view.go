@@ -29,6 +29,8 @@ type view struct {
 	Error     string
 	// Notice announces an available update on every page.
 	Notice string
+	// Alert announces unread alerts on every page of users who may see them; nil: none.
+	Alert *alertBanner
 	// Refresh has the browser reload the page every 5 seconds (a meta element: no
 	// script needed, allowed by the CSP).
 	Refresh bool
@@ -64,6 +66,7 @@ var navEntries = []struct {
 	{"/update", "nav.update", auth.PermViewDevice, nil},
 	{"/sensors", "nav.sensors", auth.PermViewSensors, func(s *Server) bool { return s.cfg.Sensors != nil }},
 	{"/privacy", "nav.privacy", auth.PermViewDevice, nil},
+	{"/alerts", "nav.alerts", auth.PermViewEvents, func(s *Server) bool { return s.cfg.Alerts != nil }},
 }
 
 // langCookie remembers an explicit language choice.
@@ -100,6 +103,7 @@ func (s *Server) newView(r *http.Request, p *auth.Principal) *view {
 	}
 	if v.User != nil && !v.User.MustChange {
 		v.Notice = s.updateNotice(r, v)
+		v.Alert = s.alertBanner(r, p, v)
 	}
 	if m := r.URL.Query().Get("m"); flashes[m] {
 		v.Flash = v.T("flash." + m)
@@ -113,6 +117,7 @@ var flashes = map[string]bool{
 	"saved": true, "password_changed": true, "signed_out": true, "signed_out_all": true,
 	"unlocked": true, "removed": true, "session_revoked": true, "reauthed": true, "update_installing": true,
 	"sensor_quarantined": true, "sensor_released": true, "sensor_removed": true, "consents_saved": true,
+	"alerts_read": true, "alert_rules_saved": true, "alert_email_saved": true, "alert_email_removed": true, "webhook_removed": true,
 }
 
 // updateNotice is the banner announcing an available update, unless notifications are

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"time"
 
+	"hearth/internal/alerts"
 	"hearth/internal/auth"
 	"hearth/internal/events"
 	"hearth/internal/i18n"
@@ -79,9 +80,20 @@ type Config struct {
 	// (both required).
 	Consents *privacy.ConsentService
 	Eraser   *privacy.Eraser
-	Device   Device
-	Now      func() time.Time // nil: time.Now
-	Log      *slog.Logger     // nil: discard
+	// Alerts, when set, adds the alert list, the banner of unread alerts and the alert
+	// settings; nil hides them (the gateway has no alert channels).
+	Alerts *Alerts
+	Device Device
+	Now    func() time.Time // nil: time.Now
+	Log    *slog.Logger     // nil: discard
+}
+
+// Alerts is what the UI needs of the alert channels: the alerter itself and Save, which
+// validates, seals and applies new settings (and refuses weakened channels in release
+// builds). The API passes the same value it serves.
+type Alerts struct {
+	*alerts.Alerter
+	Save func(alerts.Settings) error
 }
 
 // Server serves the UI.
@@ -95,6 +107,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Auth == nil || cfg.Settings == nil || cfg.Events == nil || cfg.Consents == nil || cfg.Eraser == nil {
 		return nil, errors.New("web: auth, settings, events, consents and eraser are required")
+	}
+	if cfg.Alerts != nil && (cfg.Alerts.Alerter == nil || cfg.Alerts.Save == nil) {
+		return nil, errors.New("web: alerts need the alerter and save")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
