@@ -14,7 +14,9 @@
 // TS-0045 5.1.1.1 (first-run password change), 5.2.1.4 (secure settings with the
 // recommendation highlighted), 5.3.1.13 and 5.3.1.16 (support period, model and name on
 // the dashboard), 5.2.2.2 (the sign-in page reveals nothing about the device), 5.7.1.x
-// (the privacy page: the data inventory, consents, "delete my data" and its status).
+// (the privacy page: the data inventory, consents, "delete my data" and its status),
+// 5.8.1.1 (security alerts: a banner on every page while alerts are unread, the list with
+// each channel's delivery state, and the owner's rules, webhooks and e-mail relay).
 //
 // One page is public: /erasure/{token}, the status of a deletion of all user data. The
 // requester's account is deleted with the rest, so the page is opened by an unguessable
