@@ -172,7 +172,8 @@ func (b *chrome) tab(d *device, lang string) *tab {
 		b.t.Fatal(err)
 	}
 	tb := &tab{t: b.t, base: d.url(), lang: lang, msg: cat.Printer(language.MustParse(lang)),
-		names: []string{"Hearth", "中文", "English", "TS-0045", "TLS", "FIPS",
+		names: []string{"Hearth", "中文", "English", "TS-0045", "TLS", "FIPS", "Webhook",
+			"ts0045 verify-events --root root-ca.crt hearth-events.json",
 			d.label["vendor"], d.label["model"], d.label["name"], d.label["serial"], d.label["username"]},
 		docs: map[network.RequestID]bool{}, urls: map[network.RequestID]string{}, recorded: make(chan struct{}, 1)}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.listen))

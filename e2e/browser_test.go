@@ -191,7 +191,7 @@ func expectOverview(t *testing.T, tb *tab, d *device) {
 		t.Errorf("the owner's overview lacks the security events (password change): %q", tb.text("main"))
 	}
 	nav := js[[]string](tb, `Array.from(document.querySelectorAll("header nav a")).map(a => a.getAttribute("href"))`)
-	if !slices.Equal(nav, []string{"/", "/account", "/users", "/settings", "/update", "/sensors", "/privacy"}) {
+	if !slices.Equal(nav, []string{"/", "/account", "/users", "/settings", "/update", "/sensors", "/privacy", "/alerts"}) {
 		t.Errorf("owner menu %q", nav)
 	}
 }
