@@ -3,6 +3,7 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ func (a *Alerter) sendEmail(ctx context.Context, spec *EmailSpec, j job) error {
 	if err != nil {
 		return permanent{err}
 	}
-	err = a.smtpSend(ctx, spec, msg)
+	err = SendMail(ctx, a.cfg.Roots, spec, msg)
 	var tp *textproto.Error
 	if errors.As(err, &tp) && tp.Code >= 500 {
 		return permanent{fmt.Errorf("smtp: %w", err)}
@@ -43,9 +44,11 @@ func (a *Alerter) sendEmail(ctx context.Context, spec *EmailSpec, j job) error {
 	return nil
 }
 
-// smtpSend runs one SMTP session: EHLO, STARTTLS (required unless the insecure switch
-// is set), AUTH PLAIN when a username is configured, MAIL, RCPT, DATA, QUIT.
-func (a *Alerter) smtpSend(ctx context.Context, spec *EmailSpec, msg []byte) error {
+// SendMail runs one SMTP session through spec's relay: EHLO, STARTTLS (required unless
+// the insecure switch is set; the relay's certificate checked against roots, nil: the
+// system's), AUTH PLAIN when a username is configured, MAIL, RCPT for each of spec.To,
+// DATA with msg, QUIT. It serves the vendor's mail to vulnerability reporters too.
+func SendMail(ctx context.Context, roots *x509.CertPool, spec *EmailSpec, msg []byte) error {
 	host, _, _ := net.SplitHostPort(spec.Relay)
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", spec.Relay)
 	if err != nil {
@@ -67,7 +70,7 @@ func (a *Alerter) smtpSend(ctx context.Context, spec *EmailSpec, msg []byte) err
 	}
 	// TS-0045 5.4.2.1: the alert and the relay password travel only under TLS.
 	if ok, _ := c.Extension("STARTTLS"); ok {
-		tc, err := tlspolicy.Client(a.cfg.Roots, host)
+		tc, err := tlspolicy.Client(roots, host)
 		if err != nil {
 			return err
 		}

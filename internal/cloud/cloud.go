@@ -60,6 +60,11 @@ type Config struct {
 	VendorDir string
 	Log       *slog.Logger     // nil: discard
 	Now       func() time.Time // nil: time.Now
+	// Mail is the relay for mail to vulnerability reporters; nil: the mail stays queued
+	// in vulns/outbox. MailRoots are the CAs the relay's certificate may chain to (nil:
+	// the system's).
+	Mail      *MailRelay
+	MailRoots *x509.CertPool
 }
 
 // Server is the vendor services.

@@ -44,6 +44,7 @@ func ListenAndServe(ctx context.Context, cfg Config, addr, readyFile string) err
 	go svc.pruneHourly(ctx)
 	go svc.overdueHourly(ctx)
 	go svc.scanFleetHourly(ctx)
+	go svc.mailReporters(ctx)
 	svc.cfg.Log.Info("vendor services ready", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:

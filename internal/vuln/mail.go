@@ -75,3 +75,52 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// SentDir keeps the messages delivered to the mail relay.
+const SentDir = "vulns/sent"
+
+// DrainMail hands every queued message, oldest first, to send, and moves each one it
+// accepted to SentDir, so it is sent once. It stops at the first failure (the relay is
+// away: the rest waits for the next drain) and returns how many were sent.
+//
+// TS-0045 5.2.1.1: the reporter is told of every change of the report's status.
+func (s *Store) DrainMail(send func(Mail) error) (int, error) {
+	dir := filepath.Join(s.cfg.VendorDir, OutboxDir)
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("vuln: %w", err)
+	}
+	sent := filepath.Join(s.cfg.VendorDir, SentDir)
+	if err := os.MkdirAll(sent, 0o700); err != nil {
+		return 0, fmt.Errorf("vuln: %w", err)
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return n, fmt.Errorf("vuln: %w", err)
+		}
+		var m Mail
+		if err := json.Unmarshal(b, &m); err != nil {
+			return n, fmt.Errorf("vuln: outbox %s: %w", name, err)
+		}
+		if err := send(m); err != nil {
+			return n, err
+		}
+		if err := os.Rename(filepath.Join(dir, name), filepath.Join(sent, name)); err != nil {
+			return n, fmt.Errorf("vuln: %w", err)
+		}
+		if err := atomicfile.SyncDir(dir); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
