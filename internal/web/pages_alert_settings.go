@@ -24,6 +24,9 @@ type ruleCell struct {
 	Label       string
 	Checked     bool
 	Recommended bool
+	// Channel is the column's name, shown before the box where the table is laid out as
+	// cards (phones).
+	Channel string
 }
 
 type ruleRow struct {
@@ -68,7 +71,7 @@ func (s *Server) alertSettingsData(v *view) alertSettingsData {
 		on, rec := ruleChannels(cur.Rules, k), ruleChannels(defaults, k)
 		for _, ch := range alerts.Channels {
 			row.Cells = append(row.Cells, ruleCell{Value: string(k) + "/" + string(ch), Label: v.T("alerts.rules.cell", row.Name, channelName(v, ch)),
-				Checked: slices.Contains(on, ch), Recommended: slices.Contains(rec, ch)})
+				Checked: slices.Contains(on, ch), Recommended: slices.Contains(rec, ch), Channel: channelName(v, ch)})
 		}
 		d.Rules = append(d.Rules, row)
 	}

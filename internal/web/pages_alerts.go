@@ -112,7 +112,12 @@ func (s *Server) alertsPage(w http.ResponseWriter, r *http.Request, c *call) err
 	d := alertsData{CanConfigure: c.p.Can(auth.PermChangeSettings)}
 	for _, a := range list {
 		row := alertRow{ID: a.ID, Time: c.v.p.DateTime(a.Time), Kind: kindText(c.v, a.Kind), Severity: a.Severity,
-			SevKey: severityKey(c.v, a.Severity), Summary: shorten(a.Summary, 300), Read: a.Read || !a.UI}
+			SevKey: severityKey(c.v, a.Severity), Read: a.Read || !a.UI}
+		if c.v.Lang == "en" {
+			// The stored summary is the English one sent by e-mail and webhook; other
+			// languages show the kind in words only.
+			row.Summary = shorten(a.Summary, 300)
+		}
 		if !row.Read {
 			d.Unread++
 		}
