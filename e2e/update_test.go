@@ -324,6 +324,18 @@ func TestUpdateRefusals(t *testing.T) {
 			if tc.reason == "" && s.Available != nil {
 				t.Fatalf("an older version is offered: %+v", s)
 			}
+			// TS-0045 5.8.1.1: each check is logged, each refusal as a warning (a
+			// refused download, as a failed install).
+			refusal := "update.check_refused"
+			if tc.install {
+				refusal = "update.failed"
+			}
+			if tc.reason != "" && g.dev.eventCount(g.c, refusal) == 0 {
+				t.Errorf("the refusal raised no %s event", refusal)
+			}
+			if g.dev.eventCount(g.c, "update.checked")+g.dev.eventCount(g.c, "update.check_refused") == 0 {
+				t.Error("no event for the update check")
+			}
 		})
 	}
 }

@@ -39,8 +39,12 @@ const (
 	// lifecycle.
 	CertificateRenewed Kind = "certificate.renewed"
 	// Firmware and updates.
-	FirmwareRejected          Kind = "firmware.rejected"
-	UpdateAvailable           Kind = "update.available"
+	FirmwareRejected Kind = "firmware.rejected"
+	UpdateAvailable  Kind = "update.available"
+	// UpdateChecked: the vendor's signed metadata was fetched and verified;
+	// UpdateCheckRefused: it was refused (unreachable, expired, altered, rolled back).
+	UpdateChecked             Kind = "update.checked"
+	UpdateCheckRefused        Kind = "update.check_refused"
 	UpdateInstalled           Kind = "update.installed"
 	UpdateRolledBack          Kind = "update.rolled_back"
 	UpdateFailed              Kind = "update.failed"

@@ -121,6 +121,17 @@ func (s *Scheduler) CheckNow(ctx context.Context) Status {
 		s.offer, s.status.Available = &offer, &offer.Info
 	}
 	s.mu.Unlock()
+	// TS-0045 5.3.1.8 and 5.8.1.1: every check, and every refusal of what the vendor's
+	// server sent, is a security event.
+	now := s.now().UTC()
+	switch {
+	case err == nil:
+		s.events.Publish(ctx, events.Event{Time: now, Kind: events.UpdateChecked, Severity: events.Info, Detail: "available: " + offer.Info.Version, Args: []string{offer.Info.Version}})
+	case errors.Is(err, ErrNothingNew):
+		s.events.Publish(ctx, events.Event{Time: now, Kind: events.UpdateChecked, Severity: events.Info, Detail: "nothing new", Args: []string{"—"}})
+	default:
+		s.events.Publish(ctx, events.Event{Time: now, Kind: events.UpdateCheckRefused, Severity: events.Warning, Detail: err.Error(), Args: []string{err.Error()}})
+	}
 	if err == nil {
 		s.apply(ctx, offer)
 	}
