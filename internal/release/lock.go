@@ -6,7 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"hearth/internal/filelock"
 )
 
 // lock takes the repository lock (tuf/.lock): exclusive for a change, shared for a
@@ -17,23 +18,9 @@ func lock(vendorDir string, exclusive bool) (func(), error) {
 	if _, err := os.Stat(filepath.Join(vendorDir, "tuf")); errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotInitialised
 	}
-	f, err := os.OpenFile(filepath.Join(vendorDir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := filelock.Lock(filepath.Join(vendorDir, lockFile), exclusive)
 	if err != nil {
 		return nil, fmt.Errorf("lock tuf repository: %w", err)
 	}
-	how := syscall.LOCK_SH
-	if exclusive {
-		how = syscall.LOCK_EX
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock tuf repository: %w", err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }

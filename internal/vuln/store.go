@@ -15,10 +15,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"hearth/internal/atomicfile"
+	"hearth/internal/filelock"
 )
 
 // Dir is the reports' directory under the vendor directory; OutboxDir the mail queue.
@@ -310,23 +310,9 @@ func (s *Store) change(r *Report, c Change) error {
 
 // lock takes vulns/.lock, exclusive for a change, shared for a read.
 func (s *Store) lock(exclusive bool) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := filelock.Lock(filepath.Join(s.dir, ".lock"), exclusive)
 	if err != nil {
 		return nil, fmt.Errorf("vuln: lock: %w", err)
 	}
-	how := syscall.LOCK_SH
-	if exclusive {
-		how = syscall.LOCK_EX
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("vuln: lock: %w", err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
