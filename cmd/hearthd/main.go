@@ -126,7 +126,6 @@ func factoryReset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !*yes {
 		return errors.New("factory-reset deletes all user data; run it again with --yes to confirm")
 	}
-	cfg.HTTPSAddr = "127.0.0.1:0"
 	st, err := gateway.FactoryReset(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("factory-reset: %w", err)

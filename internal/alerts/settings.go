@@ -213,6 +213,10 @@ func notIDRune(r rune) bool {
 // ErrInsecureURL means a webhook URL is not https:// and InsecureAllowHTTP is not set.
 var ErrInsecureURL = errors.New("alerts: webhook URL is not https")
 
+// ErrInsecureInRelease is what a release build answers to settings that use an
+// Insecure... switch (a plain-HTTP webhook, a relay without STARTTLS).
+var ErrInsecureInRelease = errors.New("alerts: plain HTTP webhooks and SMTP without STARTTLS are refused in release builds")
+
 // checkWebhookURL accepts an absolute https URL (http with allowHTTP) with a host and
 // without credentials or a fragment.
 //

@@ -144,13 +144,15 @@ func (s *Server) removeWebhook(w http.ResponseWriter, r *http.Request, _ *call) 
 	return nil
 }
 
+// save applies new settings: invalid ones, and weakened channels in a release build, are
+// the caller's mistake (400); a failure to store them is the gateway's (500).
 func (s *Server) save(_ context.Context, set alerts.Settings) error {
-	if err := s.cfg.Alerts.Save(set); err != nil {
-		var apiErr *apiError
-		if errors.As(err, &apiErr) {
-			return err
-		}
+	if err := set.Validate(); err != nil {
 		return badRequest("invalid_request", err.Error(), "")
 	}
-	return nil
+	err := s.cfg.Alerts.Save(set)
+	if errors.Is(err, alerts.ErrInsecureInRelease) {
+		return badRequest("invalid_request", err.Error(), "")
+	}
+	return err
 }

@@ -88,9 +88,6 @@ func (m *Main) forwardAlert(ctx context.Context, e events.Event) error {
 	return m.outbox.Enqueue(ctx, outbox.KindSecurityEvent, doc)
 }
 
-// ErrInsecureAlertSetting refuses a weakened alert channel in a release build.
-var ErrInsecureAlertSetting = errors.New("gateway: plain HTTP webhooks and SMTP without STARTTLS are refused in release builds")
-
 // SetAlertSettings validates, seals and applies the owner's alert settings.
 func (m *Main) SetAlertSettings(s alerts.Settings) error {
 	if err := s.Validate(); err != nil {
@@ -101,7 +98,7 @@ func (m *Main) SetAlertSettings(s alerts.Settings) error {
 		insecure = insecure || w.InsecureAllowHTTP
 	}
 	if insecure && buildinfo.Release() {
-		return ErrInsecureAlertSetting
+		return alerts.ErrInsecureInRelease
 	}
 	raw, err := json.Marshal(s)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -101,10 +102,5 @@ func readAtMost(path string, n int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	buf := make([]byte, n)
-	k, err := f.Read(buf)
-	if k > 0 {
-		return buf[:k], nil
-	}
-	return nil, err
+	return io.ReadAll(io.LimitReader(f, n))
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -266,7 +267,7 @@ func (e *Eraser) eraseDevice(ctx context.Context) error {
 	j := *e.cur
 	j.Device.Done = append([]string(nil), j.Device.Done...)
 	for _, p := range e.cfg.Parts {
-		if contains(j.Device.Done, p.Name) {
+		if slices.Contains(j.Device.Done, p.Name) {
 			continue
 		}
 		if err := p.Erase(ctx); err != nil {
@@ -288,15 +289,6 @@ func (e *Eraser) eraseDevice(ctx context.Context) error {
 		Detail: "requested from " + j.RequestedBy, Args: []string{"@privacy.by." + j.RequestedBy}})
 	e.cfg.Log.Info("user data deleted on the gateway", "request", j.Request, "parts", len(j.Device.Done))
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (e *Eraser) save(j *Erasure) error {
